@@ -1,0 +1,71 @@
+package dev.grace;
+
+import io.netty.channel.Channel;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One TCP connection and the ways to end it. Every method may be called from any thread, in
+ * any state, any number of times: a request that no longer applies (closing what is closed,
+ * half-closing twice) does nothing, and a harder request overrides a softer one (an abort
+ * during a graceful close sends RST at once).
+ *
+ * <p>The futures complete on the connection's event loop; do not block in their callbacks.
+ */
+public interface Connection {
+
+    Channel channel();
+
+    ConnectionState state();
+
+    /**
+     * Half-close: once every pending write reached the kernel, send FIN and keep reading. The
+     * future completes when the FIN was sent, or exceptionally if the connection ended first.
+     */
+    CompletableFuture<Void> shutdownOutput();
+
+    /**
+     * Graceful close: flush pending writes, send FIN, read and discard until the peer's FIN,
+     * close. If {@code deadline} passes first the connection is aborted (RST).
+     */
+    CompletableFuture<CloseReport> closeGracefully(Duration deadline);
+
+    /**
+     * Linger close: flush pending writes and send FIN (on epoll: until the peer acknowledged
+     * them) within {@code deadline}, then close; RST at the deadline. Unlike kernel SO_LINGER it
+     * never blocks a thread, and it does send RST when time runs out.
+     */
+    CompletableFuture<CloseReport> lingerClose(Duration deadline);
+
+    /** Abort: SO_LINGER 0 and close. RST now; unsent data is discarded; no TIME_WAIT. */
+    CompletableFuture<CloseReport> abort();
+
+    /** Ends the connection the given way; {@code deadline} is ignored for {@link CloseMode#ABORT}. */
+    default CompletableFuture<CloseReport> close(CloseMode mode, Duration deadline) {
+        return switch (mode) {
+            case GRACEFUL -> closeGracefully(deadline);
+            case LINGER -> lingerClose(deadline);
+            case ABORT -> abort();
+        };
+    }
+
+    /** Completes once, when the socket is closed, with how the connection ended. */
+    CompletableFuture<CloseReport> closeFuture();
+
+    /** Bytes read so far, discarded ones included. */
+    long bytesIn();
+
+    /** Bytes that reached the kernel so far. */
+    long bytesOut();
+
+    /**
+     * Tells Grace the protocol is in the middle of something (a request being answered), so a
+     * drain waits for {@link #markIdle()} before closing. Connections start idle.
+     */
+    void markBusy();
+
+    /** The protocol finished what it was doing; a draining server may close the connection now. */
+    void markIdle();
+
+    boolean isIdle();
+}

@@ -1,0 +1,60 @@
+package dev.grace;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Per-connection limits.
+ *
+ * @param closeTimeout      bounds a graceful close Grace starts on its own (the application
+ *                          calling {@code channel.close()}, the idle timeout)
+ * @param halfClosedTimeout how long a half-closed connection (our FIN sent and the peer silent,
+ *                          or the peer's FIN received and we silent) may see no traffic before
+ *                          it is aborted: the kernel never times these states out
+ * @param idleTimeout       no traffic either way for this long closes the connection
+ *                          gracefully; {@link Duration#ZERO} means never
+ * @param confirmDelivery   make graceful close wait until the peer acknowledged every byte and
+ *                          our FIN (epoll; on NIO the report says {@link Delivery#FLUSHED_TO_KERNEL})
+ */
+public record ConnectionOptions(
+        Duration closeTimeout, Duration halfClosedTimeout, Duration idleTimeout, boolean confirmDelivery) {
+
+    public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_HALF_CLOSED_TIMEOUT = Duration.ofSeconds(30);
+
+    public ConnectionOptions {
+        requirePositive("close-timeout", closeTimeout);
+        requirePositive("half-closed-timeout", halfClosedTimeout);
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        if (idleTimeout.isNegative()) {
+            throw new IllegalArgumentException("idle-timeout must be >= 0, got " + idleTimeout);
+        }
+    }
+
+    public static ConnectionOptions defaults() {
+        return new ConnectionOptions(DEFAULT_CLOSE_TIMEOUT, DEFAULT_HALF_CLOSED_TIMEOUT, Duration.ZERO, false);
+    }
+
+    public ConnectionOptions withCloseTimeout(Duration value) {
+        return new ConnectionOptions(value, halfClosedTimeout, idleTimeout, confirmDelivery);
+    }
+
+    public ConnectionOptions withHalfClosedTimeout(Duration value) {
+        return new ConnectionOptions(closeTimeout, value, idleTimeout, confirmDelivery);
+    }
+
+    public ConnectionOptions withIdleTimeout(Duration value) {
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, value, confirmDelivery);
+    }
+
+    public ConnectionOptions withConfirmDelivery(boolean value) {
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, value);
+    }
+
+    static void requirePositive(String name, Duration value) {
+        Objects.requireNonNull(value, name);
+        if (value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(name + " must be > 0, got " + value);
+        }
+    }
+}

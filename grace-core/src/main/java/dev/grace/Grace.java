@@ -1,0 +1,41 @@
+package dev.grace;
+
+import dev.grace.internal.GracefulConnection;
+import io.netty.channel.Channel;
+import io.netty.channel.socket.DuplexChannel;
+import java.util.Objects;
+
+/**
+ * Entry points: put Grace on a Netty channel, find it again.
+ *
+ * <p>{@code install} must run before the protocol's handlers are added (Grace goes first in
+ * the pipeline so it sees every byte and every transport event) and on the channel's event
+ * loop or before the channel is registered, as a {@code ChannelInitializer} does.
+ */
+public final class Grace {
+    private Grace() {}
+
+    /** Installs Grace first in {@code channel}'s pipeline and returns its connection. */
+    public static Connection install(Channel channel, ConnectionOptions options, ConnectionListener listener) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(listener, "listener");
+        if (!(channel instanceof DuplexChannel)) {
+            throw new IllegalArgumentException("Grace needs a TCP channel that can half-close, got " + channel.getClass().getName());
+        }
+        return GracefulConnection.install(channel, options, listener);
+    }
+
+    /** Installs Grace with default options and no listener. */
+    public static Connection install(Channel channel) {
+        return install(channel, ConnectionOptions.defaults(), ConnectionListener.NONE);
+    }
+
+    /** The connection Grace installed on {@code channel}. */
+    public static Connection of(Channel channel) {
+        Object handler = channel.pipeline().get(GracefulConnection.HANDLER_NAME);
+        if (handler instanceof Connection connection) {
+            return connection;
+        }
+        throw new IllegalStateException("Grace is not installed on " + channel);
+    }
+}

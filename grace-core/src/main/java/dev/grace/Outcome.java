@@ -1,0 +1,28 @@
+package dev.grace;
+
+/**
+ * How a connection ended, worded as the peer would tell it. Every connection gets exactly one.
+ */
+public enum Outcome {
+    /** Both sides sent FIN and every byte either side wrote was read; the clean end. */
+    FIN_BOTH_WAYS,
+    /**
+     * We sent FIN after everything we wrote, then closed without waiting for the peer's FIN
+     * (linger close). The peer can still read everything; anything it sends later is reset by
+     * the kernel.
+     */
+    FIN_SENT,
+    /** The peer sent RST: what it had not read, and what we had not yet sent, is lost. */
+    PEER_RESET,
+    /** We sent RST on request ({@link Connection#abort()}); unsent data was discarded. */
+    ABORTED,
+    /** We sent RST because a deadline passed before the connection could end cleanly. */
+    ABORTED_AT_DEADLINE,
+    /** A local I/O failure other than a reset ended the connection; it was aborted. */
+    ERROR;
+
+    /** True when the connection ended with FIN, so no byte either side was owed was lost. */
+    public boolean isClean() {
+        return this == FIN_BOTH_WAYS || this == FIN_SENT;
+    }
+}

@@ -1,0 +1,129 @@
+package dev.grace;
+
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.Locale;
+
+/**
+ * The Netty transport a connection runs on. {@link #auto()} picks native epoll where it loads
+ * (Linux x86_64) and NIO everywhere else.
+ */
+public enum Transport {
+    /** Netty's native Linux transport; reports delivery from TCP_INFO. */
+    EPOLL {
+        @Override
+        public boolean isAvailable() {
+            return Epoll.isAvailable();
+        }
+
+        @Override
+        public Throwable unavailabilityCause() {
+            return Epoll.unavailabilityCause();
+        }
+
+        @Override
+        IoHandlerFactory ioHandlerFactory() {
+            return EpollIoHandler.newFactory();
+        }
+
+        @Override
+        public Class<? extends ServerChannel> serverChannelClass() {
+            return EpollServerSocketChannel.class;
+        }
+
+        @Override
+        public Class<? extends Channel> channelClass() {
+            return EpollSocketChannel.class;
+        }
+    },
+    /** The JDK's selector-based transport, available everywhere. */
+    NIO {
+        @Override
+        public boolean isAvailable() {
+            return true;
+        }
+
+        @Override
+        public Throwable unavailabilityCause() {
+            return null;
+        }
+
+        @Override
+        IoHandlerFactory ioHandlerFactory() {
+            return NioIoHandler.newFactory();
+        }
+
+        @Override
+        public Class<? extends ServerChannel> serverChannelClass() {
+            return NioServerSocketChannel.class;
+        }
+
+        @Override
+        public Class<? extends Channel> channelClass() {
+            return NioSocketChannel.class;
+        }
+    };
+
+    public abstract boolean isAvailable();
+
+    /** Why {@link #isAvailable()} is false, or null. */
+    public abstract Throwable unavailabilityCause();
+
+    abstract IoHandlerFactory ioHandlerFactory();
+
+    public abstract Class<? extends ServerChannel> serverChannelClass();
+
+    public abstract Class<? extends Channel> channelClass();
+
+    /** Epoll when it loads, NIO otherwise. */
+    public static Transport auto() {
+        return EPOLL.isAvailable() ? EPOLL : NIO;
+    }
+
+    /**
+     * Parses {@code auto}, {@code epoll} or {@code nio}.
+     *
+     * @throws IllegalArgumentException for any other name, or for epoll where it cannot load
+     */
+    public static Transport parse(String name) {
+        Transport transport = switch (name.toLowerCase(Locale.ROOT)) {
+            case "auto" -> auto();
+            case "epoll" -> EPOLL;
+            case "nio" -> NIO;
+            default -> throw new IllegalArgumentException("transport must be auto, epoll or nio, got " + name);
+        };
+        if (!transport.isAvailable()) {
+            throw new IllegalArgumentException("transport epoll is not available here: " + transport.unavailabilityCause());
+        }
+        return transport;
+    }
+
+    /** An event loop group for this transport with {@code threads} threads named after {@code name}. */
+    public EventLoopGroup newEventLoopGroup(int threads, String name) {
+        if (!isAvailable()) {
+            throw new IllegalStateException("transport " + this + " is not available: " + unavailabilityCause());
+        }
+        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), ioHandlerFactory());
+    }
+
+    /** The transport a channel runs on. */
+    public static Transport of(Channel channel) {
+        return channel instanceof EpollSocketChannel || channel instanceof EpollServerSocketChannel ? EPOLL : NIO;
+    }
+
+    @Override
+    public String toString() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,707 @@
+package dev.grace.internal;
+
+import dev.grace.CloseMode;
+import dev.grace.CloseReport;
+import dev.grace.Connection;
+import dev.grace.ConnectionListener;
+import dev.grace.ConnectionOptions;
+import dev.grace.ConnectionState;
+import dev.grace.Delivery;
+import dev.grace.Outcome;
+import dev.grace.Side;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufHolder;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.FileRegion;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.ChannelOutputShutdownException;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The end of one connection as a state machine (see {@link ConnectionState}), installed first
+ * in the pipeline so it sees every byte in and out and every transport event before the
+ * protocol does. It counts bytes, turns {@code channel.close()} into a graceful close, tells
+ * resets from FINs, keeps every deadline as a timer on the event loop, and delivers exactly one
+ * {@link CloseReport} when the socket is closed.
+ *
+ * <p>All state is confined to the channel's event loop; public methods hop onto it. The few
+ * fields other threads read are volatile.
+ */
+public final class GracefulConnection extends ChannelDuplexHandler implements Connection {
+    public static final String HANDLER_NAME = "grace";
+
+    private static final Logger log = LoggerFactory.getLogger(GracefulConnection.class);
+    private static final long DELIVERY_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+    private final ConnectionOptions options;
+    private final ConnectionListener listener;
+    private final CompletableFuture<CloseReport> closeFuture = new CompletableFuture<>();
+    private final CompletableFuture<Void> finSentFuture = new CompletableFuture<>();
+
+    private ChannelHandlerContext ctx;
+    private Channel channel;
+    private TcpInfo tcpInfo;
+
+    private volatile ConnectionState state = ConnectionState.OPEN;
+    private volatile long bytesIn;
+    private volatile long bytesOut;
+    private volatile boolean busy;
+
+    private boolean opened;
+    private long openedAtNanos;
+    private long lastActivityNanos;
+    private SocketAddress localAddress;
+    private SocketAddress remoteAddress;
+
+    private long bytesEnqueued;
+    private long discardedInbound;
+    private int writesInFlight;
+    private Runnable onFlushed;
+
+    private boolean inputShut;
+    private boolean outputShut;
+    private boolean halfCloseRequested;
+    private CloseMode closingMode;
+    private boolean socketClosing;
+    private Side firstCloser = Side.NONE;
+    private Side firstFin = Side.NONE;
+    private Outcome decidedOutcome;
+    private Throwable cause;
+    private boolean finAcknowledgedAtClose;
+    private long unackedSegmentsAtClose = -1;
+
+    private ScheduledFuture<?> deadlineTimer;
+    private long closeDeadlineNanos = Long.MAX_VALUE;
+    private ScheduledFuture<?> inactivityTimer;
+    private ScheduledFuture<?> deliveryPoll;
+    private Runnable onIdle;
+
+    private GracefulConnection(ConnectionOptions options, ConnectionListener listener) {
+        this.options = options;
+        this.listener = listener;
+    }
+
+    /** Adds a connection first in {@code channel}'s pipeline. */
+    public static GracefulConnection install(Channel channel, ConnectionOptions options, ConnectionListener listener) {
+        if (channel.pipeline().get(HANDLER_NAME) != null) {
+            throw new IllegalStateException("Grace is already installed on " + channel);
+        }
+        GracefulConnection connection = new GracefulConnection(options, listener);
+        channel.pipeline().addFirst(HANDLER_NAME, connection);
+        return connection;
+    }
+
+    // ---- Connection ------------------------------------------------------------------------
+
+    @Override
+    public Channel channel() {
+        return channel;
+    }
+
+    @Override
+    public ConnectionState state() {
+        return state;
+    }
+
+    @Override
+    public long bytesIn() {
+        return bytesIn;
+    }
+
+    @Override
+    public long bytesOut() {
+        return bytesOut;
+    }
+
+    @Override
+    public CompletableFuture<CloseReport> closeFuture() {
+        return closeFuture;
+    }
+
+    @Override
+    public CompletableFuture<Void> shutdownOutput() {
+        onEventLoop(this::halfClose);
+        return finSentFuture;
+    }
+
+    @Override
+    public CompletableFuture<CloseReport> closeGracefully(Duration deadline) {
+        onEventLoop(() -> beginClose(CloseMode.GRACEFUL, deadline));
+        return closeFuture;
+    }
+
+    @Override
+    public CompletableFuture<CloseReport> lingerClose(Duration deadline) {
+        onEventLoop(() -> beginClose(CloseMode.LINGER, deadline));
+        return closeFuture;
+    }
+
+    @Override
+    public CompletableFuture<CloseReport> abort() {
+        onEventLoop(() -> abort(Outcome.ABORTED));
+        return closeFuture;
+    }
+
+    /** Aborts because a deadline the caller owns (a drain's) passed. */
+    public CompletableFuture<CloseReport> abortAtDeadline() {
+        onEventLoop(() -> abort(Outcome.ABORTED_AT_DEADLINE));
+        return closeFuture;
+    }
+
+    @Override
+    public void markBusy() {
+        busy = true;
+    }
+
+    @Override
+    public void markIdle() {
+        onEventLoop(() -> {
+            busy = false;
+            Runnable action = onIdle;
+            if (action != null) {
+                onIdle = null;
+                action.run();
+            }
+        });
+    }
+
+    @Override
+    public boolean isIdle() {
+        return !busy;
+    }
+
+    /** Runs {@code action} on the event loop as soon as the connection is idle (now, if it is). */
+    public void runWhenIdle(Runnable action) {
+        onEventLoop(() -> {
+            if (state == ConnectionState.CLOSED) {
+                return;
+            }
+            if (busy) {
+                onIdle = action;
+            } else {
+                action.run();
+            }
+        });
+    }
+
+    // ---- inbound ---------------------------------------------------------------------------
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.channel = ctx.channel();
+        this.tcpInfo = TcpInfo.of(channel);
+        channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        if (channel.isActive()) {
+            opened();
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        opened();
+        ctx.fireChannelActive();
+    }
+
+    private void opened() {
+        if (opened) {
+            return;
+        }
+        opened = true;
+        openedAtNanos = System.nanoTime();
+        lastActivityNanos = openedAtNanos;
+        localAddress = channel.localAddress();
+        remoteAddress = channel.remoteAddress();
+        armInactivityTimer();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        long n = sizeOf(msg);
+        bytesIn += n;
+        lastActivityNanos = System.nanoTime();
+        if (state.isClosing() || state == ConnectionState.CLOSED) {
+            discardedInbound += n;
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (!state.isClosing() && state != ConnectionState.CLOSED) {
+            ctx.fireChannelReadComplete();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof ChannelInputShutdownEvent) {
+            ConnectionState before = state;
+            if (inputShutdown() && (before == ConnectionState.OPEN || before == ConnectionState.FIN_SENT)) {
+                ctx.fireUserEventTriggered(event);
+            }
+            peerFinArrived();
+            return;
+        }
+        if (event == ChannelInputShutdownReadComplete.INSTANCE && (state.isClosing() || state == ConnectionState.CLOSED)) {
+            return;
+        }
+        ctx.fireUserEventTriggered(event);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable failure) {
+        if (state == ConnectionState.CLOSED || socketClosing) {
+            return;
+        }
+        if (Resets.isPeerReset(failure)) {
+            peerReset(failure);
+        } else if (failure instanceof IOException) {
+            fail(failure);
+        } else {
+            ctx.fireExceptionCaught(failure);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        finish();
+        ctx.fireChannelInactive();
+    }
+
+    /** Returns true when the input shutdown was the peer's FIN (not a reset, not a repeat). */
+    private boolean inputShutdown() {
+        if (inputShut || socketClosing || state == ConnectionState.CLOSED) {
+            return false;
+        }
+        // A reset arrives as input shutdown too; on epoll the kernel state tells it apart from a
+        // FIN even when no exception reached us (only while our own FIN is unsent: after it, a
+        // FIN also leaves the socket in CLOSE).
+        if (!outputShut && tcpInfo != null && tcpInfo.state() == TcpInfo.CLOSE) {
+            peerReset(new IOException("Connection reset by peer (TCP state CLOSE at input shutdown)"));
+            return false;
+        }
+        inputShut = true;
+        lastActivityNanos = System.nanoTime();
+        if (firstFin == Side.NONE) {
+            firstFin = Side.PEER;
+        }
+        if (firstCloser == Side.NONE) {
+            firstCloser = Side.PEER;
+        }
+        if (state == ConnectionState.OPEN) {
+            setState(ConnectionState.PEER_FIN_RECEIVED);
+            armInactivityTimer();
+        }
+        return true;
+    }
+
+    private void peerFinArrived() {
+        if (!inputShut || socketClosing) {
+            return;
+        }
+        if (state == ConnectionState.FIN_SENT) {
+            closeCleanly();
+        } else if (state == ConnectionState.LINGERING) {
+            lingerStep();
+        }
+    }
+
+    // ---- outbound --------------------------------------------------------------------------
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        long n = sizeOf(msg);
+        bytesEnqueued += n;
+        writesInFlight++;
+        ChannelPromise tracked = promise.unvoid();
+        tracked.addListener((ChannelFuture f) -> writeCompleted(n, f));
+        ctx.write(msg, tracked);
+    }
+
+    /** The application's {@code close()} becomes a graceful close bounded by the close timeout. */
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+        beginClose(CloseMode.GRACEFUL, options.closeTimeout());
+        closeFuture.whenComplete((report, failure) -> promise.trySuccess());
+    }
+
+    private void writeCompleted(long n, ChannelFuture write) {
+        writesInFlight--;
+        if (write.isSuccess()) {
+            bytesOut += n;
+            lastActivityNanos = System.nanoTime();
+        } else if (!socketClosing && state != ConnectionState.CLOSED) {
+            Throwable failure = write.cause();
+            if (Resets.isPeerReset(failure)) {
+                peerReset(failure);
+            } else if (!(failure instanceof ChannelOutputShutdownException || failure instanceof ClosedChannelException)) {
+                fail(failure);
+            }
+            // A write after our own FIN or close is the application's mistake; its bytes are
+            // reported as discarded unsent.
+        }
+        if (writesInFlight == 0 && onFlushed != null) {
+            Runnable next = onFlushed;
+            onFlushed = null;
+            next.run();
+        }
+    }
+
+    private void whenFlushed(Runnable next) {
+        if (writesInFlight == 0) {
+            next.run();
+            return;
+        }
+        Runnable earlier = onFlushed;
+        onFlushed = earlier == null ? next : () -> {
+            earlier.run();
+            next.run();
+        };
+    }
+
+    // ---- closing ---------------------------------------------------------------------------
+
+    private void halfClose() {
+        if (halfCloseRequested || outputShut || socketClosing || state == ConnectionState.CLOSED) {
+            return;
+        }
+        halfCloseRequested = true;
+        ctx.flush();
+        whenFlushed(this::sendFin);
+    }
+
+    private void beginClose(CloseMode mode, Duration timeout) {
+        if (state == ConnectionState.CLOSED || socketClosing) {
+            return;
+        }
+        long deadlineNanos = System.nanoTime() + timeout.toNanos();
+        if (state.isClosing()) {
+            if (deadlineNanos < closeDeadlineNanos) {
+                armDeadline(deadlineNanos);
+            }
+            return;
+        }
+        closingMode = mode;
+        armDeadline(deadlineNanos);
+        cancel(inactivityTimer);
+        // Lingering close reads (and discards) until the peer's FIN, whatever the protocol's
+        // read policy was: unread input at close() is what makes the kernel send RST.
+        channel.config().setAutoRead(true);
+        if (outputShut) {
+            setState(ConnectionState.LINGERING);
+            lingerStep();
+            return;
+        }
+        setState(ConnectionState.FLUSHING);
+        ctx.flush();
+        whenFlushed(this::sendFin);
+    }
+
+    /**
+     * Sends FIN once every write reached the kernel. Netty's shutdownOutput() fails writes still
+     * queued and then sends a clean FIN, so calling it any earlier truncates the stream silently.
+     */
+    private void sendFin() {
+        if (outputShut || socketClosing || state == ConnectionState.CLOSED) {
+            return;
+        }
+        if (writesInFlight > 0) {
+            ctx.flush();
+            whenFlushed(this::sendFin);
+            return;
+        }
+        ((DuplexChannel) channel).shutdownOutput().addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                if (Resets.isPeerReset(f.cause())) {
+                    peerReset(f.cause());
+                } else {
+                    fail(f.cause());
+                }
+                return;
+            }
+            outputShut = true;
+            if (firstFin == Side.NONE) {
+                firstFin = Side.LOCAL;
+            }
+            if (firstCloser == Side.NONE) {
+                firstCloser = Side.LOCAL;
+            }
+            finSentFuture.complete(null);
+            finSent();
+        });
+    }
+
+    private void finSent() {
+        switch (state) {
+            case OPEN -> {
+                setState(ConnectionState.FIN_SENT);
+                armInactivityTimer();
+            }
+            case PEER_FIN_RECEIVED -> closeCleanly();
+            case FLUSHING -> {
+                setState(ConnectionState.LINGERING);
+                lingerStep();
+            }
+            default -> {
+            }
+        }
+    }
+
+    /** In LINGERING: close once the peer's FIN arrived (graceful) and, where asked, delivery is confirmed. */
+    private void lingerStep() {
+        if (state != ConnectionState.LINGERING || socketClosing) {
+            return;
+        }
+        if (closingMode == CloseMode.GRACEFUL && !inputShut) {
+            return;
+        }
+        if (mustConfirmDelivery() && !tcpInfo.finAcknowledged()) {
+            if (deliveryPoll == null || deliveryPoll.isDone()) {
+                deliveryPoll = channel.eventLoop().schedule(this::lingerStep, DELIVERY_POLL_NANOS, TimeUnit.NANOSECONDS);
+            }
+            return;
+        }
+        closeCleanly();
+    }
+
+    private boolean mustConfirmDelivery() {
+        return tcpInfo != null && (closingMode == CloseMode.LINGER || options.confirmDelivery());
+    }
+
+    private void closeCleanly() {
+        if (decidedOutcome == null) {
+            decidedOutcome = inputShut ? Outcome.FIN_BOTH_WAYS : Outcome.FIN_SENT;
+        }
+        closeSocket();
+    }
+
+    private void abort(Outcome outcome) {
+        if (state == ConnectionState.CLOSED || socketClosing) {
+            return;
+        }
+        if (decidedOutcome == null) {
+            decidedOutcome = outcome;
+        }
+        if (firstCloser == Side.NONE) {
+            firstCloser = Side.LOCAL;
+        }
+        try {
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException e) {
+            log.debug("SO_LINGER 0 failed on {}: {}", channel, e.toString());
+        }
+        closeSocket();
+    }
+
+    private void peerReset(Throwable failure) {
+        if (state == ConnectionState.CLOSED || socketClosing) {
+            return;
+        }
+        log.debug("{} reset by peer: {}", channel, failure.toString());
+        if (decidedOutcome == null) {
+            decidedOutcome = Outcome.PEER_RESET;
+            cause = failure;
+        }
+        if (firstCloser == Side.NONE) {
+            firstCloser = Side.PEER;
+        }
+        // The connection is already gone: close() sends nothing more.
+        closeSocket();
+    }
+
+    /** A local failure may have lost bytes either side was owed, so the peer must see RST. */
+    private void fail(Throwable failure) {
+        if (state == ConnectionState.CLOSED || socketClosing) {
+            return;
+        }
+        log.debug("{} failed: {}", channel, failure.toString());
+        if (decidedOutcome == null) {
+            decidedOutcome = Outcome.ERROR;
+            cause = failure;
+        }
+        abort(Outcome.ERROR);
+    }
+
+    private void closeSocket() {
+        if (socketClosing) {
+            return;
+        }
+        socketClosing = true;
+        if (tcpInfo != null) {
+            finAcknowledgedAtClose = outputShut && tcpInfo.finAcknowledged();
+            unackedSegmentsAtClose = tcpInfo.unackedSegments();
+        }
+        ctx.close();
+    }
+
+    /** The one place a connection becomes CLOSED and its report is delivered. */
+    private void finish() {
+        if (state == ConnectionState.CLOSED) {
+            return;
+        }
+        cancel(deadlineTimer);
+        cancel(inactivityTimer);
+        cancel(deliveryPoll);
+        if (!opened) {
+            opened();
+        }
+        Outcome outcome = decidedOutcome;
+        if (outcome == null) {
+            // Closed underneath Grace (the transport failed, or the event loop shut down).
+            outcome = inputShut && outputShut ? Outcome.FIN_BOTH_WAYS : Outcome.ERROR;
+            if (cause == null && outcome == Outcome.ERROR) {
+                cause = new ClosedChannelException();
+            }
+        }
+        if (firstCloser == Side.NONE) {
+            firstCloser = outcome == Outcome.PEER_RESET ? Side.PEER : Side.LOCAL;
+        }
+        Delivery delivery;
+        if (!outcome.isClean()) {
+            delivery = Delivery.NOT_GUARANTEED;
+        } else if (finAcknowledgedAtClose) {
+            delivery = Delivery.CONFIRMED;
+        } else {
+            delivery = Delivery.FLUSHED_TO_KERNEL;
+        }
+        CloseReport report = new CloseReport(
+                localAddress,
+                remoteAddress,
+                outcome,
+                firstCloser,
+                outcome.isClean() ? firstFin : Side.NONE,
+                delivery,
+                bytesIn,
+                bytesOut,
+                bytesEnqueued - bytesOut,
+                discardedInbound,
+                unackedSegmentsAtClose,
+                Duration.ofNanos(System.nanoTime() - openedAtNanos),
+                cause);
+        setState(ConnectionState.CLOSED);
+        finSentFuture.completeExceptionally(new ClosedChannelException());
+        try {
+            listener.closed(this, report);
+        } catch (RuntimeException e) {
+            log.warn("connection listener failed on close of {}", channel, e);
+        }
+        closeFuture.complete(report);
+    }
+
+    // ---- timers ----------------------------------------------------------------------------
+
+    private void armDeadline(long deadlineNanos) {
+        cancel(deadlineTimer);
+        closeDeadlineNanos = deadlineNanos;
+        long delay = Math.max(0, deadlineNanos - System.nanoTime());
+        deadlineTimer = channel.eventLoop().schedule(
+                () -> abort(Outcome.ABORTED_AT_DEADLINE), delay, TimeUnit.NANOSECONDS);
+    }
+
+    /** The no-traffic limit of the current state: the idle timeout when open, the half-closed one after a FIN. */
+    private long inactivityLimitNanos() {
+        return switch (state) {
+            case OPEN -> options.idleTimeout().toNanos();
+            case PEER_FIN_RECEIVED, FIN_SENT -> options.halfClosedTimeout().toNanos();
+            default -> 0;
+        };
+    }
+
+    private void armInactivityTimer() {
+        cancel(inactivityTimer);
+        inactivityTimer = null;
+        long limit = inactivityLimitNanos();
+        if (limit > 0) {
+            long remaining = limit - (System.nanoTime() - lastActivityNanos);
+            inactivityTimer = channel.eventLoop().schedule(
+                    this::inactivityTimerFired, Math.max(0, remaining), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void inactivityTimerFired() {
+        inactivityTimer = null;
+        long limit = inactivityLimitNanos();
+        if (limit == 0 || socketClosing) {
+            return;
+        }
+        long idle = System.nanoTime() - lastActivityNanos;
+        if (idle < limit) {
+            inactivityTimer = channel.eventLoop().schedule(this::inactivityTimerFired, limit - idle, TimeUnit.NANOSECONDS);
+        } else if (state == ConnectionState.OPEN) {
+            log.debug("{} idle for {} ms, closing gracefully", channel, TimeUnit.NANOSECONDS.toMillis(idle));
+            beginClose(CloseMode.GRACEFUL, options.closeTimeout());
+        } else {
+            log.debug("{} half-closed and silent for {} ms, aborting", channel, TimeUnit.NANOSECONDS.toMillis(idle));
+            abort(Outcome.ABORTED_AT_DEADLINE);
+        }
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    private void setState(ConnectionState to) {
+        ConnectionState from = state;
+        if (from == to) {
+            return;
+        }
+        state = to;
+        try {
+            listener.stateChanged(this, from, to);
+        } catch (RuntimeException e) {
+            log.warn("connection listener failed on {} -> {} of {}", from, to, channel, e);
+        }
+    }
+
+    private void onEventLoop(Runnable task) {
+        if (channel == null) {
+            throw new IllegalStateException("connection is not installed on a channel yet");
+        }
+        if (channel.eventLoop().inEventLoop()) {
+            task.run();
+        } else {
+            channel.eventLoop().execute(task);
+        }
+    }
+
+    private static void cancel(ScheduledFuture<?> timer) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+    }
+
+    private static long sizeOf(Object msg) {
+        if (msg instanceof ByteBuf buf) {
+            return buf.readableBytes();
+        }
+        if (msg instanceof ByteBufHolder holder) {
+            return holder.content().readableBytes();
+        }
+        if (msg instanceof FileRegion region) {
+            return region.count() - region.transferred();
+        }
+        return 0;
+    }
+
+    @Override
+    public String toString() {
+        return "Connection[" + remoteAddress + " " + state + "]";
+    }
+}

@@ -1,0 +1,109 @@
+package dev.grace.server;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Closes a listener only after it accepted every connection the kernel had already queued, so
+ * that no client whose {@code connect()} succeeded is reset. Closing a listening socket resets
+ * whatever waits in its accept queue, and neither transport can tell when that queue is empty.
+ * So the drain connects a sentinel of its own: the queue is first-in first-out, and the moment
+ * the server accepts the sentinel, every connection queued before it has been accepted. The
+ * listener closes at the end of that accept pass.
+ *
+ * <p>Sits in the listening channel's pipeline, ahead of Netty's acceptor; runs on the
+ * listener's event loop, except {@link #acceptBacklogThenClose} which blocks its caller (the
+ * drain thread) for at most a loopback connect.
+ */
+final class BacklogSentinel extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(BacklogSentinel.class);
+
+    private final AtomicInteger acceptedNotInitialized;
+    private final CompletableFuture<Void> sentinelAccepted = new CompletableFuture<>();
+    private volatile InetSocketAddress sentinelAddress;
+    private boolean closeAfterThisPass;
+
+    BacklogSentinel(AtomicInteger acceptedNotInitialized) {
+        this.acceptedNotInitialized = acceptedNotInitialized;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Channel child = (Channel) msg;
+        InetSocketAddress expected = sentinelAddress;
+        if (expected != null && expected.equals(child.remoteAddress())) {
+            closeWithoutTimeWait(child);
+            closeAfterThisPass = true;
+            sentinelAccepted.complete(null);
+            return;
+        }
+        acceptedNotInitialized.incrementAndGet();
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (closeAfterThisPass) {
+            ctx.channel().close();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    /**
+     * Connects the sentinel to {@code listener} and waits until it was accepted; the listener
+     * then closes itself. Returns false (and the caller closes the listener) if the sentinel
+     * could not get through within {@code timeoutMillis}.
+     */
+    boolean acceptBacklogThenClose(InetSocketAddress listener, long timeoutMillis) {
+        InetAddress target = listener.getAddress();
+        if (target.isAnyLocalAddress()) {
+            target = byName(target instanceof Inet6Address ? "::1" : "127.0.0.1");
+        }
+        try (SocketChannel sentinel = SocketChannel.open()) {
+            sentinel.bind(new InetSocketAddress(target, 0));
+            sentinelAddress = (InetSocketAddress) sentinel.getLocalAddress();
+            sentinel.setOption(StandardSocketOptions.SO_LINGER, 0);
+            sentinel.connect(new InetSocketAddress(target, listener.getPort()));
+            sentinelAccepted.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (IOException | ExecutionException | TimeoutException e) {
+            log.debug("backlog sentinel did not get through to {}: {}", listener, e.toString());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static void closeWithoutTimeWait(Channel child) {
+        try {
+            child.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException e) {
+            log.debug("SO_LINGER 0 on the backlog sentinel failed: {}", e.toString());
+        }
+        child.unsafe().closeForcibly();
+    }
+
+    private static InetAddress byName(String literal) {
+        try {
+            return InetAddress.getByName(literal);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+package dev.grace.server;
+
+import dev.grace.CloseReport;
+import dev.grace.Outcome;
+import dev.grace.internal.GracefulConnection;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One server stop, step by step (see {@link Server#stop()}). The steps run in order on a thread
+ * of their own, which only waits; every action on a connection runs on that connection's event
+ * loop, and every connection deadline is a timer there.
+ */
+final class Drain {
+    private static final Logger log = LoggerFactory.getLogger(Drain.class);
+    private static final long LISTENER_STEP_TIMEOUT_MILLIS = 2_000;
+    private static final long ABORT_WAIT_SECONDS = 5;
+
+    private final Server server;
+    private final ServerOptions options;
+    private final CompletableFuture<Void> forced = new CompletableFuture<>();
+    private final CompletableFuture<DrainReport> report = new CompletableFuture<>();
+    private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
+    private final Set<GracefulConnection> enlisted = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger stillOpen = new AtomicInteger();
+    private final AtomicIntegerArray outcomeCounts = new AtomicIntegerArray(Outcome.values().length);
+    private final LongAdder discardedUnsent = new LongAdder();
+    private final LongAdder discardedInbound = new LongAdder();
+    private volatile boolean enlisting;
+    private volatile boolean enlistmentDone;
+    private volatile long deadlineNanos;
+
+    Drain(Server server) {
+        this.server = server;
+        this.options = server.options();
+    }
+
+    CompletableFuture<DrainReport> report() {
+        return report;
+    }
+
+    void start() {
+        Thread thread = new Thread(this::run, "grace-drain-" + server.localAddress().getPort());
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** A second stop request: abort whatever is left now. */
+    void force() {
+        forced.complete(null);
+    }
+
+    /** A connection accepted from the backlog after the drain began joins it. */
+    void joined(GracefulConnection connection) {
+        if (enlisting) {
+            enlist(connection, 0);
+        }
+    }
+
+    private void run() {
+        try {
+            DrainReport result = drain();
+            server.shutdownEventLoops();
+            server.listener().drained(result);
+            report.complete(result);
+        } catch (Throwable t) {
+            log.warn("drain of {} failed", server, t);
+            server.shutdownEventLoops();
+            report.completeExceptionally(t);
+        }
+    }
+
+    private DrainReport drain() throws InterruptedException {
+        server.readinessOff();
+        awaitForced(options.drainDelay().toNanos());
+        long startNanos = System.nanoTime();
+        deadlineNanos = startNanos + options.drainTimeout().toNanos();
+
+        enlisting = true;
+        server.closeListener(!forced.isDone());
+        server.awaitAcceptedInitialized(LISTENER_STEP_TIMEOUT_MILLIS);
+        List<GracefulConnection> open = server.connectionsSnapshot();
+        long windowNanos = options.idleCloseWindow().toNanos();
+        for (int i = 0; i < open.size(); i++) {
+            enlist(open.get(i), open.size() > 1 ? windowNanos * i / open.size() : 0);
+        }
+        enlistmentDone = true;
+        if (stillOpen.get() == 0) {
+            allClosed.complete(null);
+        }
+
+        if (!awaitAllClosedOrForced()) {
+            boolean byForce = forced.isDone();
+            for (GracefulConnection connection : enlisted) {
+                if (byForce) {
+                    connection.abort();
+                } else {
+                    connection.abortAtDeadline();
+                }
+            }
+            try {
+                allClosed.get(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                log.warn("{} connections still open {} s after being aborted", stillOpen.get(), ABORT_WAIT_SECONDS);
+            }
+        }
+        Map<Outcome, Integer> counts = new EnumMap<>(Outcome.class);
+        for (Outcome outcome : Outcome.values()) {
+            counts.put(outcome, outcomeCounts.get(outcome.ordinal()));
+        }
+        return new DrainReport(counts, discardedUnsent.sum(), discardedInbound.sum(),
+                Duration.ofNanos(System.nanoTime() - startNanos), forced.isDone());
+    }
+
+    private void enlist(GracefulConnection connection, long delayNanos) {
+        if (!enlisted.add(connection)) {
+            return;
+        }
+        stillOpen.incrementAndGet();
+        connection.closeFuture().whenComplete((closed, failure) -> {
+            if (closed != null) {
+                record(closed);
+            }
+            if (stillOpen.decrementAndGet() == 0 && enlistmentDone) {
+                allClosed.complete(null);
+            }
+        });
+        var loop = connection.channel().eventLoop();
+        loop.execute(() -> {
+            try {
+                server.protocol().drainStarted(connection);
+            } catch (RuntimeException e) {
+                log.warn("drain hook of {} failed on {}", server.protocol(), connection, e);
+                connection.markIdle();
+            }
+        });
+        Runnable closeWhenIdle = () -> connection.runWhenIdle(
+                () -> connection.closeGracefully(Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime()))));
+        if (delayNanos > 0) {
+            loop.schedule(closeWhenIdle, delayNanos, TimeUnit.NANOSECONDS);
+        } else {
+            loop.execute(closeWhenIdle);
+        }
+    }
+
+    private void record(CloseReport closed) {
+        outcomeCounts.incrementAndGet(closed.outcome().ordinal());
+        discardedUnsent.add(closed.discardedUnsent());
+        discardedInbound.add(closed.discardedInbound());
+    }
+
+    private void awaitForced(long nanos) throws InterruptedException {
+        if (nanos <= 0) {
+            return;
+        }
+        try {
+            forced.get(nanos, TimeUnit.NANOSECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // The delay ran out: carry on.
+        }
+    }
+
+    /** True when every enlisted connection closed before the deadline and without a second stop. */
+    private boolean awaitAllClosedOrForced() throws InterruptedException {
+        try {
+            CompletableFuture.anyOf(allClosed, forced).get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // Deadline.
+        }
+        return allClosed.isDone();
+    }
+}

@@ -1,0 +1,46 @@
+package dev.grace.server;
+
+import dev.grace.Outcome;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * How a drain went: every connection open when the listener closed (or accepted from its
+ * backlog afterwards), counted by outcome.
+ *
+ * @param outcomes          connections by how they ended; every outcome is present
+ * @param discardedUnsent   bytes the application wrote that never reached the kernel
+ * @param discardedInbound  bytes read and dropped by lingering close
+ * @param duration          from the start of the drain (after the drain delay) to the last close
+ * @param forced            a second stop request aborted what was left
+ */
+public record DrainReport(
+        Map<Outcome, Integer> outcomes, long discardedUnsent, long discardedInbound, Duration duration, boolean forced) {
+
+    public DrainReport {
+        EnumMap<Outcome, Integer> complete = new EnumMap<>(Outcome.class);
+        for (Outcome outcome : Outcome.values()) {
+            complete.put(outcome, outcomes.getOrDefault(outcome, 0));
+        }
+        outcomes = Collections.unmodifiableMap(complete);
+    }
+
+    public int count(Outcome outcome) {
+        return outcomes.get(outcome);
+    }
+
+    public int connections() {
+        return outcomes.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    /** Connections that ended with FIN: nothing either side was owed was lost. */
+    public int graceful() {
+        return count(Outcome.FIN_BOTH_WAYS) + count(Outcome.FIN_SENT);
+    }
+
+    public long bytesDiscarded() {
+        return discardedUnsent + discardedInbound;
+    }
+}

@@ -1,0 +1,22 @@
+package dev.grace.server;
+
+import dev.grace.Connection;
+
+/**
+ * What a server speaks. A protocol adds its Netty handlers to each accepted connection's
+ * pipeline (after Grace's), and tells Grace when it is busy so a drain lets it finish.
+ * Both methods run on the connection's event loop.
+ */
+public interface Protocol {
+
+    /** A connection was accepted: add the protocol's handlers to {@code connection.channel().pipeline()}. */
+    void connectionOpened(Connection connection);
+
+    /**
+     * The server is draining. A protocol that can say goodbye (a close frame, a
+     * {@code Connection: close} header) does it here; either way it calls
+     * {@link Connection#markIdle()} once it has nothing more to send, and Grace then closes the
+     * connection gracefully.
+     */
+    default void drainStarted(Connection connection) {}
+}

@@ -1,0 +1,192 @@
+package dev.grace.server;
+
+import dev.grace.internal.GracefulConnection;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A TCP server whose stop is a drain (see {@link #stop()}). Thread-safe; each connection lives
+ * on one event loop of the server's group, and the drain runs on a thread of its own.
+ */
+public final class Server implements AutoCloseable {
+    private final ServerOptions options;
+    private final Protocol protocol;
+    private final ServerListener listener;
+    private final EventLoopGroup group;
+    private final Set<GracefulConnection> connections = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger acceptedNotInitialized = new AtomicInteger();
+    private final BacklogSentinel backlogSentinel = new BacklogSentinel(acceptedNotInitialized);
+    private final CompletableFuture<Void> listenerClosed = new CompletableFuture<>();
+    private final Channel listenerChannel;
+    private final InetSocketAddress localAddress;
+    private volatile boolean ready;
+    private Drain drain;
+
+    private Server(ServerOptions options, Protocol protocol, ServerListener listener) throws IOException {
+        this.options = options;
+        this.protocol = protocol;
+        this.listener = listener;
+        this.group = options.transport().newEventLoopGroup(options.ioThreads(), "grace-" + options.transport());
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(options.transport().serverChannelClass())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(backlogSentinel)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        connectionAccepted(channel);
+                    }
+                });
+        ChannelFuture bind = bootstrap.bind(options.bindHost(), options.port()).awaitUninterruptibly();
+        if (!bind.isSuccess()) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+            String address = options.bindHost() + ":" + options.port();
+            Throwable cause = bind.cause();
+            String reason = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+            BindException failure = new BindException("cannot listen on " + address + ": " + reason);
+            failure.initCause(cause);
+            throw failure;
+        }
+        this.listenerChannel = bind.channel();
+        this.localAddress = (InetSocketAddress) listenerChannel.localAddress();
+        listenerChannel.closeFuture().addListener(f -> listenerClosed.complete(null));
+        this.ready = true;
+    }
+
+    /**
+     * Binds and starts accepting.
+     *
+     * @throws IOException naming the address when it cannot listen there (in use, not local)
+     */
+    public static Server start(ServerOptions options, Protocol protocol, ServerListener listener) throws IOException {
+        return new Server(options, protocol, listener);
+    }
+
+    public static Server start(ServerOptions options, Protocol protocol) throws IOException {
+        return start(options, protocol, ServerListener.NONE);
+    }
+
+    /** The address actually bound: the real port when port 0 was asked for. */
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    public ServerOptions options() {
+        return options;
+    }
+
+    /** True from bind until a drain starts: what a readiness probe should report. */
+    public boolean isReady() {
+        return ready;
+    }
+
+    public int openConnections() {
+        return connections.size();
+    }
+
+    /** Completes when the listening socket is closed and new connects are refused. */
+    public CompletableFuture<Void> listenerClosed() {
+        return listenerClosed;
+    }
+
+    /**
+     * Stops by draining: (a) readiness off, still accepting for the drain delay; (b) the
+     * listener closes once its backlog is accepted; (c) idle connections close gracefully,
+     * spread over the idle-close window; (d) busy ones get the protocol's drain hook and close
+     * gracefully once idle; (e) at the drain deadline the rest is aborted. A second call aborts
+     * whatever is left at once. Both calls return the same report.
+     */
+    public synchronized CompletableFuture<DrainReport> stop() {
+        if (drain == null) {
+            drain = new Drain(this);
+            drain.start();
+        } else {
+            drain.force();
+        }
+        return drain.report();
+    }
+
+    /** Stops and waits for the drain to finish. */
+    @Override
+    public void close() {
+        stop().join();
+    }
+
+    private void connectionAccepted(Channel channel) {
+        acceptedNotInitialized.decrementAndGet();
+        GracefulConnection connection = GracefulConnection.install(channel, options.connection(), listener);
+        connections.add(connection);
+        connection.closeFuture().whenComplete((report, failure) -> connections.remove(connection));
+        listener.accepted(connection);
+        protocol.connectionOpened(connection);
+        Drain current = currentDrain();
+        if (current != null) {
+            current.joined(connection);
+        }
+    }
+
+    private synchronized Drain currentDrain() {
+        return drain;
+    }
+
+    // ---- for Drain ---------------------------------------------------------------------------
+
+    void readinessOff() {
+        ready = false;
+        listener.readinessChanged(false);
+    }
+
+    /** Closes the listener after accepting its backlog; waits until it is closed. */
+    void closeListener(boolean acceptBacklogFirst) {
+        if (acceptBacklogFirst) {
+            backlogSentinel.acceptBacklogThenClose(localAddress, 2_000);
+        }
+        listenerChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        listener.listenerClosed();
+    }
+
+    /** Waits (bounded) until every connection the listener accepted has been set up. */
+    void awaitAcceptedInitialized(long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (acceptedNotInitialized.get() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+    }
+
+    List<GracefulConnection> connectionsSnapshot() {
+        return List.copyOf(connections);
+    }
+
+    Protocol protocol() {
+        return protocol;
+    }
+
+    ServerListener listener() {
+        return listener;
+    }
+
+    void shutdownEventLoops() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public String toString() {
+        return "Server[" + localAddress + " " + options.transport() + (ready ? "" : " draining") + "]";
+    }
+}

@@ -1,0 +1,81 @@
+package dev.grace.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.grace.Transport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Fails a test class that leaves file descriptors open: counts {@code /proc/self/fd} before the
+ * class (after both transports were loaded once, so their one-time descriptors are not
+ * mistaken for leaks) and waits, bounded, for the count to return to that baseline after it.
+ */
+public final class FdLeakCheck implements BeforeAllCallback, AfterAllCallback {
+    private static final Path FDS = Path.of("/proc/self/fd");
+    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(FdLeakCheck.class);
+    private static final long SETTLE_MILLIS = 10_000;
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        if (!Files.isDirectory(FDS)) {
+            return;
+        }
+        warmUpTransports();
+        context.getStore(NAMESPACE).put(Baseline.class, new Baseline(openDescriptors()));
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+        Baseline stored = context.getStore(NAMESPACE).get(Baseline.class, Baseline.class);
+        if (stored == null) {
+            return;
+        }
+        List<String> baseline = stored.descriptors();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MILLIS);
+        List<String> now = openDescriptors();
+        while (now.size() > baseline.size() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            now = openDescriptors();
+        }
+        List<String> leaked = new ArrayList<>(now);
+        leaked.removeAll(baseline);
+        assertThat(now.size())
+                .as("open file descriptors after %s (baseline %d); new ones: %s",
+                        context.getDisplayName(), baseline.size(), leaked)
+                .isLessThanOrEqualTo(baseline.size());
+    }
+
+    private record Baseline(List<String> descriptors) {}
+
+    /** What each open descriptor points to ("socket:[123]", "anon_inode:[eventpoll]", a path). */
+    public static List<String> openDescriptors() throws IOException {
+        List<String> targets = new ArrayList<>();
+        try (Stream<Path> fds = Files.list(FDS)) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    targets.add(Files.readSymbolicLink(fd).toString());
+                } catch (IOException e) {
+                    // Closed between list and read (the listing's own descriptor among them).
+                }
+            }
+        }
+        return targets;
+    }
+
+    private static void warmUpTransports() {
+        for (Transport transport : Transport.values()) {
+            if (transport.isAvailable()) {
+                transport.newEventLoopGroup(1, "warm-up").shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).syncUninterruptibly();
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.grace.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The other end of a connection under test: a plain blocking {@link java.net.Socket}, so Netty
+ * is never the only witness of what Netty did. Every read has a timeout; nothing here sleeps.
+ */
+public final class Peer implements AutoCloseable {
+    public static final int READ_TIMEOUT_MILLIS = 10_000;
+
+    private final Socket socket;
+    private long bytesRead;
+
+    private Peer(Socket socket) {
+        this.socket = socket;
+    }
+
+    public static Peer connect(InetSocketAddress address) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.connect(address, READ_TIMEOUT_MILLIS);
+            socket.setSoTimeout(READ_TIMEOUT_MILLIS);
+            socket.setTcpNoDelay(true);
+            return new Peer(socket);
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    public Socket socket() {
+        return socket;
+    }
+
+    public int localPort() {
+        return socket.getLocalPort();
+    }
+
+    public void send(byte[] bytes) throws IOException {
+        socket.getOutputStream().write(bytes);
+        socket.getOutputStream().flush();
+    }
+
+    public void send(String text) throws IOException {
+        send(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** SHUT_WR: our FIN; we keep reading. */
+    public void halfClose() throws IOException {
+        socket.shutdownOutput();
+    }
+
+    /** SO_LINGER 0 then close: RST. */
+    public void reset() throws IOException {
+        socket.setSoLinger(true, 0);
+        socket.close();
+    }
+
+    /** Reads exactly {@code n} bytes, or fewer if the stream ends first. */
+    public byte[] readExactly(int n) throws IOException {
+        byte[] bytes = socket.getInputStream().readNBytes(n);
+        bytesRead += bytes.length;
+        return bytes;
+    }
+
+    /** Reads until FIN, reset or timeout, and says which it was. */
+    public ReadResult readToEnd() {
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        byte[] buffer = new byte[64 * 1024];
+        try {
+            InputStream in = socket.getInputStream();
+            for (int n; (n = in.read(buffer)) != -1; ) {
+                received.write(buffer, 0, n);
+            }
+            bytesRead += received.size();
+            return new ReadResult(received.toByteArray(), ReadResult.End.FIN, null);
+        } catch (SocketTimeoutException e) {
+            return new ReadResult(received.toByteArray(), ReadResult.End.TIMEOUT, e.getMessage());
+        } catch (SocketException e) {
+            return new ReadResult(received.toByteArray(), ReadResult.End.RESET, e.getMessage());
+        } catch (IOException e) {
+            return new ReadResult(received.toByteArray(), ReadResult.End.ERROR, e.toString());
+        }
+    }
+
+    public long bytesRead() {
+        return bytesRead;
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+
+    /**
+     * How a read loop ended.
+     *
+     * @param bytes everything read
+     * @param end   FIN (read returned -1), RESET ("Connection reset"), TIMEOUT or ERROR
+     * @param error the exception message, or null
+     */
+    public record ReadResult(byte[] bytes, End end, String error) {
+        public enum End { FIN, RESET, TIMEOUT, ERROR }
+
+        public String text() {
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public String toString() {
+            return end + " after " + bytes.length + " bytes" + (error == null ? "" : " (" + error + ")");
+        }
+    }
+}
