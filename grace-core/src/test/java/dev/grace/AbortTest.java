@@ -1,0 +1,66 @@
+package dev.grace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.grace.testing.FdLeakCheck;
+import dev.grace.testing.Kernel;
+import dev.grace.testing.Peer;
+import dev.grace.testing.Protocols;
+import dev.grace.testing.TestServer;
+import dev.grace.testing.Wire;
+import io.netty.buffer.Unpooled;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Abort: SO_LINGER 0 then close. RST now, unsent data discarded, no TIME_WAIT anywhere. */
+@ExtendWith(FdLeakCheck.class)
+class AbortTest {
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void abortMakesPeerReadFailWithResetAndLeavesNoTimeWait(Transport transport) throws Exception {
+        try (TestServer server = TestServer.start(transport, Protocols.sink());
+                Wire wire = Wire.capture(server.port())) {
+            Peer.ReadResult seen;
+            try (Peer peer = Peer.connect(server.address())) {
+                peer.send("hello");
+                Connection connection = server.recorder.nextAccepted();
+                CloseReport report = connection.abort().get(10, TimeUnit.SECONDS);
+                seen = peer.readToEnd();
+
+                assertThat(report.outcome()).isEqualTo(Outcome.ABORTED);
+                assertThat(report.firstCloser()).isEqualTo(Side.LOCAL);
+                assertThat(report.timeWaitHolder()).isEqualTo(Side.NONE);
+                assertThat(report.delivery()).isEqualTo(Delivery.NOT_GUARANTEED);
+                assertThat(connection.abort().get(10, TimeUnit.SECONDS)).as("abort is idempotent").isSameAs(report);
+            }
+            Wire.Packets packets = wire.stop();
+
+            assertThat(seen.end()).as(seen.toString()).isEqualTo(Peer.ReadResult.End.RESET);
+            assertThat(seen.error()).isEqualTo("Connection reset");
+            assertThat(packets.resets()).as(packets.toString()).isPositive();
+            assertThat(packets.fins()).as(packets.toString()).isZero();
+            assertThat(Kernel.timeWait(server.port())).isEmpty();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void abortDiscardsWhatThePeerHadNotYetBeenSent(Transport transport) throws Exception {
+        try (TestServer server = TestServer.start(transport, Protocols.sink());
+                Peer peer = Peer.connect(server.address())) {
+            Connection connection = server.recorder.nextAccepted();
+            int bytes = 32 * 1024 * 1024;
+            // The peer does not read: most of this stays in Netty's outbound buffer.
+            connection.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[bytes]));
+            CloseReport report = connection.abort().get(10, TimeUnit.SECONDS);
+
+            assertThat(report.outcome()).isEqualTo(Outcome.ABORTED);
+            assertThat(report.discardedUnsent()).isPositive();
+            assertThat(report.bytesOut() + report.discardedUnsent()).isEqualTo(bytes);
+            assertThat(peer.readToEnd().end()).isEqualTo(Peer.ReadResult.End.RESET);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package dev.grace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.grace.testing.FdLeakCheck;
+import dev.grace.testing.Peer;
+import dev.grace.testing.TestServer;
+import dev.grace.testing.Wire;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A server that answers early and closes while the client is still sending: the classic way a
+ * response gets destroyed. A plain close() with unread input makes the kernel send RST; Grace
+ * turns the same close() into a graceful one (FIN, then lingering close), so the client gets
+ * the whole response and a FIN.
+ */
+@ExtendWith(FdLeakCheck.class)
+class CloseWithUnreadInputTest {
+    private static final String RESPONSE = "413 request too large\n";
+    private static final int REQUEST_BYTES = 16 * 1024 * 1024;
+
+    /** Reads one chunk of the request, answers, and calls close() with the rest unread. */
+    @ChannelHandler.Sharable
+    private static final class AnswerEarlyThenClose extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ctx.read();
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+            ctx.writeAndFlush(Unpooled.copiedBuffer(RESPONSE, StandardCharsets.UTF_8))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** What the client saw: whether its upload failed, and how its read of the response ended. */
+    private record ClientView(String uploadFailure, Peer.ReadResult response) {}
+
+    private static ClientView uploadThenRead(InetSocketAddress server) throws Exception {
+        try (Peer client = Peer.connect(server)) {
+            String uploadFailure = null;
+            try {
+                client.send(new byte[REQUEST_BYTES]);
+                client.halfClose();
+            } catch (java.io.IOException e) {
+                uploadFailure = e.getMessage();
+            }
+            return new ClientView(uploadFailure, client.readToEnd());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void plainCloseWithUnreadInputResetsTheClient(Transport transport) throws Exception {
+        EventLoopGroup group = transport.newEventLoopGroup(1, "plain");
+        try {
+            Channel listener = new ServerBootstrap()
+                    .group(group)
+                    .channel(transport.serverChannelClass())
+                    .childOption(ChannelOption.AUTO_READ, false)
+                    .childHandler(new AnswerEarlyThenClose())
+                    .bind("127.0.0.1", 0).sync().channel();
+            InetSocketAddress address = (InetSocketAddress) listener.localAddress();
+            ClientView view;
+            Wire.Packets packets;
+            try (Wire wire = Wire.capture(address.getPort())) {
+                view = uploadThenRead(address);
+                packets = wire.stop();
+            }
+            listener.close().sync();
+
+            // Which call sees the reset depends on how much of the upload the kernels buffered
+            // before it arrived; a client that sends its whole request before reading (most do)
+            // never gets to read the response.
+            assertThat(view.uploadFailure() != null || view.response().end() == Peer.ReadResult.End.RESET)
+                    .as("the client sees a reset: upload failure %s, response %s", view.uploadFailure(), view.response())
+                    .isTrue();
+            if (view.uploadFailure() != null) {
+                assertThat(view.uploadFailure()).containsAnyOf("Connection reset", "Broken pipe");
+            }
+            assertThat(packets.resets()).as(packets.toString()).isPositive();
+        } finally {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).sync();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void graceTurnsTheSameCloseIntoFinAndTheClientGetsTheWholeResponse(Transport transport) throws Exception {
+        AnswerEarlyThenClose protocol = new AnswerEarlyThenClose();
+        try (TestServer server = TestServer.start(transport, connection -> {
+            connection.channel().config().setAutoRead(false);
+            connection.channel().pipeline().addLast(protocol);
+        })) {
+            ClientView view;
+            Wire.Packets packets;
+            CompletableFuture<CloseReport> closed;
+            try (Wire wire = Wire.capture(server.port())) {
+                view = uploadThenRead(server.address());
+                closed = CompletableFuture.completedFuture(server.recorder.nextClosed());
+                packets = wire.stop();
+            }
+            CloseReport report = closed.get();
+
+            assertThat(view.uploadFailure()).isNull();
+            assertThat(view.response().end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(view.response().text()).isEqualTo(RESPONSE);
+            assertThat(packets.resets()).as(packets.toString()).isZero();
+            assertThat(report.outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+            assertThat(report.firstCloser()).isEqualTo(Side.LOCAL);
+            assertThat(report.timeWaitHolder()).isEqualTo(Side.LOCAL);
+            assertThat(report.bytesIn()).isEqualTo(REQUEST_BYTES);
+            assertThat(report.discardedInbound()).as("the unread rest of the upload")
+                    .isPositive()
+                    .isLessThan(REQUEST_BYTES);
+        }
+    }
+}
