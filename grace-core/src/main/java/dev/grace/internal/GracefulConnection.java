@@ -47,7 +47,8 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     public static final String HANDLER_NAME = "grace";
 
     private static final Logger log = LoggerFactory.getLogger(GracefulConnection.class);
-    private static final long DELIVERY_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    private static final long FIRST_DELIVERY_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long MAX_DELIVERY_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(64);
 
     private final ConnectionOptions options;
     private final ConnectionListener listener;
@@ -90,6 +91,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     private long closeDeadlineNanos = Long.MAX_VALUE;
     private ScheduledFuture<?> inactivityTimer;
     private ScheduledFuture<?> deliveryPoll;
+    private long deliveryPollNanos = FIRST_DELIVERY_POLL_NANOS;
     private Runnable onIdle;
 
     private GracefulConnection(ConnectionOptions options, ConnectionListener listener) {
@@ -475,8 +477,13 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             return;
         }
         if (mustConfirmDelivery() && !tcpInfo.finAcknowledged()) {
-            if (deliveryPoll == null || deliveryPoll.isDone()) {
-                deliveryPoll = channel.eventLoop().schedule(this::lingerStep, DELIVERY_POLL_NANOS, TimeUnit.NANOSECONDS);
+            // The kernel has no event for "our FIN was acknowledged"; ask it again, backing off.
+            if (deliveryPoll == null) {
+                deliveryPoll = channel.eventLoop().schedule(() -> {
+                    deliveryPoll = null;
+                    lingerStep();
+                }, deliveryPollNanos, TimeUnit.NANOSECONDS);
+                deliveryPollNanos = Math.min(2 * deliveryPollNanos, MAX_DELIVERY_POLL_NANOS);
             }
             return;
         }

@@ -48,10 +48,32 @@ public final class FdLeakCheck implements BeforeAllCallback, AfterAllCallback {
         }
         List<String> leaked = new ArrayList<>(now);
         leaked.removeAll(baseline);
+        leaked.replaceAll(FdLeakCheck::describe);
         assertThat(now.size())
                 .as("open file descriptors after %s (baseline %d); new ones: %s",
                         context.getDisplayName(), baseline.size(), leaked)
                 .isLessThanOrEqualTo(baseline.size());
+    }
+
+    /** For a socket, its line in /proc/net/tcp (addresses in hex, state in hex: 01 ESTABLISHED, 0A LISTEN). */
+    private static String describe(String target) {
+        if (!target.startsWith("socket:[")) {
+            return target;
+        }
+        String inode = target.substring("socket:[".length(), target.length() - 1);
+        for (String table : List.of("/proc/self/net/tcp", "/proc/self/net/tcp6")) {
+            try {
+                for (String line : Files.readAllLines(Path.of(table))) {
+                    String[] fields = line.trim().split("\\s+");
+                    if (fields.length > 9 && fields[9].equals(inode)) {
+                        return target + " tcp " + fields[1] + " -> " + fields[2] + " state " + fields[3];
+                    }
+                }
+            } catch (IOException e) {
+                return target;
+            }
+        }
+        return target + " (not TCP)";
     }
 
     private record Baseline(List<String> descriptors) {}

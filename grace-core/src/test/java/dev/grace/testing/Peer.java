@@ -24,8 +24,16 @@ public final class Peer implements AutoCloseable {
     }
 
     public static Peer connect(InetSocketAddress address) throws IOException {
+        return connect(address, 0);
+    }
+
+    /** Connects with a receive buffer of {@code receiveBufferBytes} (0: the kernel's default), set before the handshake so the window stays small. */
+    public static Peer connect(InetSocketAddress address, int receiveBufferBytes) throws IOException {
         Socket socket = new Socket();
         try {
+            if (receiveBufferBytes > 0) {
+                socket.setReceiveBufferSize(receiveBufferBytes);
+            }
             socket.connect(address, READ_TIMEOUT_MILLIS);
             socket.setSoTimeout(READ_TIMEOUT_MILLIS);
             socket.setTcpNoDelay(true);

@@ -16,6 +16,7 @@ public final class Recorder implements ServerListener {
     private final BlockingQueue<Connection> accepted = new LinkedBlockingQueue<>();
     private final BlockingQueue<CloseReport> closed = new LinkedBlockingQueue<>();
     private final List<String> events = new CopyOnWriteArrayList<>();
+    private final BlockingQueue<ConnectionState> statesEntered = new LinkedBlockingQueue<>();
     private final EventLog log;
 
     public Recorder(EventLog log) {
@@ -34,6 +35,7 @@ public final class Recorder implements ServerListener {
     @Override
     public void stateChanged(Connection connection, ConnectionState from, ConnectionState to) {
         events.add(from + "->" + to);
+        statesEntered.add(to);
         if (log != null) {
             log.add("server", "state " + to);
         }
@@ -73,6 +75,17 @@ public final class Recorder implements ServerListener {
             throw new AssertionError("no connection closed within 10 s; events " + events);
         }
         return report;
+    }
+
+    /** Waits until some connection entered {@code state} (states entered earlier count too). */
+    public void awaitState(ConnectionState state) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (ConnectionState entered; (entered = statesEntered.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) != null; ) {
+            if (entered == state) {
+                return;
+            }
+        }
+        throw new AssertionError("no connection entered " + state + " within 10 s; events " + events);
     }
 
     public List<String> events() {

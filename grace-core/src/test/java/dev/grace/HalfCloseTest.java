@@ -1,0 +1,69 @@
+package dev.grace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.grace.testing.FdLeakCheck;
+import dev.grace.testing.Peer;
+import dev.grace.testing.Protocols;
+import dev.grace.testing.TestServer;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Half-close: one direction ends with FIN, the other carries on. */
+@ExtendWith(FdLeakCheck.class)
+class HalfCloseTest {
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void peerReadsEofAndCanStillSendAndWeStillReceive(Transport transport) throws Exception {
+        Protocols.Sink sink = Protocols.sink();
+        try (TestServer server = TestServer.start(transport, sink);
+                Peer peer = Peer.connect(server.address())) {
+            Connection connection = server.recorder.nextAccepted();
+            connection.channel().writeAndFlush(Unpooled.copiedBuffer("bye for now", StandardCharsets.UTF_8));
+            connection.shutdownOutput().get(10, TimeUnit.SECONDS);
+            assertThat(connection.state()).isEqualTo(ConnectionState.FIN_SENT);
+
+            byte[] greeting = peer.readExactly("bye for now".length());
+            assertThat(peer.socket().getInputStream().read()).as("EOF after our FIN").isEqualTo(-1);
+            peer.send("but I still have something to say");
+            assertThat(sink.nextReceived()).isEqualTo("but I still have something to say");
+            peer.halfClose();
+            CloseReport report = server.recorder.nextClosed();
+
+            assertThat(new String(greeting, StandardCharsets.UTF_8)).isEqualTo("bye for now");
+            assertThat(report.outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+            assertThat(report.firstCloser()).isEqualTo(Side.LOCAL);
+            assertThat(report.timeWaitHolder()).isEqualTo(Side.LOCAL);
+            assertThat(report.discardedInbound()).as("half-close delivers input, it does not discard it").isZero();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void afterThePeersFinWeReadEofAndCanStillAnswer(Transport transport) throws Exception {
+        Protocols.Sink sink = Protocols.sink();
+        try (TestServer server = TestServer.start(transport, sink);
+                Peer peer = Peer.connect(server.address())) {
+            Connection connection = server.recorder.nextAccepted();
+            peer.send("question");
+            peer.halfClose();
+            assertThat(sink.awaitPeerFin()).isSameAs(connection);
+            assertThat(connection.state()).isEqualTo(ConnectionState.PEER_FIN_RECEIVED);
+
+            connection.channel().writeAndFlush(Unpooled.copiedBuffer("answer", StandardCharsets.UTF_8));
+            connection.shutdownOutput();
+            Peer.ReadResult answer = peer.readToEnd();
+            CloseReport report = server.recorder.nextClosed();
+
+            assertThat(answer.end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(answer.text()).isEqualTo("answer");
+            assertThat(report.outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+            assertThat(report.firstCloser()).isEqualTo(Side.PEER);
+        }
+    }
+}
