@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -24,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * whatever waits in its accept queue, and neither transport can tell when that queue is empty.
  * So the drain connects a sentinel of its own: the queue is first-in first-out, and the moment
  * the server accepts the sentinel, every connection queued before it has been accepted. The
- * listener closes at the end of that accept pass.
+ * listener closes at the end of that accept pass, which runs until the queue is empty; only a
+ * handshake completing in the microseconds between that last accept and the close is reset.
  *
  * <p>Sits in the listening channel's pipeline, ahead of Netty's acceptor; runs on the
  * listener's event loop, except {@link #acceptBacklogThenClose} which blocks its caller (the
@@ -69,7 +71,15 @@ final class BacklogSentinel extends ChannelInboundHandlerAdapter {
      * then closes itself. Returns false (and the caller closes the listener) if the sentinel
      * could not get through within {@code timeoutMillis}.
      */
-    boolean acceptBacklogThenClose(InetSocketAddress listener, long timeoutMillis) {
+    boolean acceptBacklogThenClose(Channel listenerChannel, long timeoutMillis) {
+        InetSocketAddress listener = (InetSocketAddress) listenerChannel.localAddress();
+        // One accept pass must run until the queue is empty (EAGAIN), not stop at Netty's
+        // per-pass message limit: the pass that takes the sentinel decides when to close.
+        listenerChannel.eventLoop().submit(() -> {
+            if (listenerChannel.config().getRecvByteBufAllocator() instanceof MaxMessagesRecvByteBufAllocator allocator) {
+                allocator.maxMessagesPerRead(Integer.MAX_VALUE);
+            }
+        }).awaitUninterruptibly(timeoutMillis);
         InetAddress target = listener.getAddress();
         if (target.isAnyLocalAddress()) {
             target = byName(target instanceof Inet6Address ? "::1" : "127.0.0.1");

@@ -34,13 +34,14 @@ final class Drain {
     private final CompletableFuture<Void> forced = new CompletableFuture<>();
     private final CompletableFuture<DrainReport> report = new CompletableFuture<>();
     private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
-    private final Set<GracefulConnection> enlisted = ConcurrentHashMap.newKeySet();
+    private final Set<GracefulConnection> tracked = ConcurrentHashMap.newKeySet();
+    private final Set<GracefulConnection> closing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger stillOpen = new AtomicInteger();
     private final AtomicIntegerArray outcomeCounts = new AtomicIntegerArray(Outcome.values().length);
     private final LongAdder discardedUnsent = new LongAdder();
     private final LongAdder discardedInbound = new LongAdder();
-    private volatile boolean enlisting;
-    private volatile boolean enlistmentDone;
+    private volatile boolean joining;
+    private volatile boolean trackingDone;
     private volatile long deadlineNanos;
 
     Drain(Server server) {
@@ -63,10 +64,11 @@ final class Drain {
         forced.complete(null);
     }
 
-    /** A connection accepted from the backlog after the drain began joins it. */
+    /** A connection accepted from the backlog while the listener closes joins the drain. */
     void joined(GracefulConnection connection) {
-        if (enlisting) {
-            enlist(connection, 0);
+        if (joining) {
+            track(connection);
+            startClosing(connection, 0);
         }
     }
 
@@ -84,27 +86,33 @@ final class Drain {
     }
 
     private DrainReport drain() throws InterruptedException {
-        server.readinessOff();
         awaitForced(options.drainDelay().toNanos());
         long startNanos = System.nanoTime();
         deadlineNanos = startNanos + options.drainTimeout().toNanos();
 
-        enlisting = true;
+        // Count every connection open now, even one that ends while the listener closes.
+        for (GracefulConnection connection : server.connectionsSnapshot()) {
+            track(connection);
+        }
+        joining = true;
         server.closeListener(!forced.isDone());
         server.awaitAcceptedInitialized(LISTENER_STEP_TIMEOUT_MILLIS);
-        List<GracefulConnection> open = server.connectionsSnapshot();
-        long windowNanos = options.idleCloseWindow().toNanos();
-        for (int i = 0; i < open.size(); i++) {
-            enlist(open.get(i), open.size() > 1 ? windowNanos * i / open.size() : 0);
+        for (GracefulConnection connection : server.connectionsSnapshot()) {
+            track(connection);
         }
-        enlistmentDone = true;
+        List<GracefulConnection> toClose = List.copyOf(tracked);
+        long windowNanos = options.idleCloseWindow().toNanos();
+        for (int i = 0; i < toClose.size(); i++) {
+            startClosing(toClose.get(i), toClose.size() > 1 ? windowNanos * i / toClose.size() : 0);
+        }
+        trackingDone = true;
         if (stillOpen.get() == 0) {
             allClosed.complete(null);
         }
 
         if (!awaitAllClosedOrForced()) {
             boolean byForce = forced.isDone();
-            for (GracefulConnection connection : enlisted) {
+            for (GracefulConnection connection : tracked) {
                 if (byForce) {
                     connection.abort();
                 } else {
@@ -125,19 +133,28 @@ final class Drain {
                 Duration.ofNanos(System.nanoTime() - startNanos), forced.isDone());
     }
 
-    private void enlist(GracefulConnection connection, long delayNanos) {
-        if (!enlisted.add(connection)) {
-            return;
+    /** Counts {@code connection} in the report; returns false if it already was. */
+    private boolean track(GracefulConnection connection) {
+        if (!tracked.add(connection)) {
+            return false;
         }
         stillOpen.incrementAndGet();
         connection.closeFuture().whenComplete((closed, failure) -> {
             if (closed != null) {
                 record(closed);
             }
-            if (stillOpen.decrementAndGet() == 0 && enlistmentDone) {
+            if (stillOpen.decrementAndGet() == 0 && trackingDone) {
                 allClosed.complete(null);
             }
         });
+        return true;
+    }
+
+    /** Steps (c) and (d): the protocol's drain hook, then a graceful close once idle. */
+    private void startClosing(GracefulConnection connection, long delayNanos) {
+        if (!closing.add(connection)) {
+            return;
+        }
         var loop = connection.channel().eventLoop();
         loop.execute(() -> {
             try {
@@ -173,7 +190,7 @@ final class Drain {
         }
     }
 
-    /** True when every enlisted connection closed before the deadline and without a second stop. */
+    /** True when every tracked connection closed before the deadline and without a second stop. */
     private boolean awaitAllClosedOrForced() throws InterruptedException {
         try {
             CompletableFuture.anyOf(allClosed, forced).get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);

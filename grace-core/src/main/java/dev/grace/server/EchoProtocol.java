@@ -1,6 +1,7 @@
 package dev.grace.server;
 
 import dev.grace.Connection;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -119,10 +120,19 @@ public final class EchoProtocol implements Protocol {
                 return;
             }
             draining = true;
-            drainBudgetBytes = ctx.channel().config().getOption(ChannelOption.SO_RCVBUF);
+            drainBudgetBytes = receiveBufferBytes();
             connection.markBusy();
             if (!echoInFlight) {
                 settle();
+            }
+        }
+
+        /** The most the kernel can have been holding for us when the drain began. */
+        private long receiveBufferBytes() {
+            try {
+                return ctx.channel().config().getOption(ChannelOption.SO_RCVBUF);
+            } catch (ChannelException closedMeanwhile) {
+                return 0;
             }
         }
 

@@ -65,7 +65,6 @@ public final class Server implements AutoCloseable {
         }
         this.listenerChannel = bind.channel();
         this.localAddress = (InetSocketAddress) listenerChannel.localAddress();
-        listenerChannel.closeFuture().addListener(f -> listenerClosed.complete(null));
         this.ready = true;
     }
 
@@ -114,6 +113,8 @@ public final class Server implements AutoCloseable {
      */
     public synchronized CompletableFuture<DrainReport> stop() {
         if (drain == null) {
+            ready = false;
+            listener.readinessChanged(false);
             drain = new Drain(this);
             drain.start();
         } else {
@@ -147,17 +148,19 @@ public final class Server implements AutoCloseable {
 
     // ---- for Drain ---------------------------------------------------------------------------
 
-    void readinessOff() {
-        ready = false;
-        listener.readinessChanged(false);
-    }
-
     /** Closes the listener after accepting its backlog; waits until it is closed. */
     void closeListener(boolean acceptBacklogFirst) {
         if (acceptBacklogFirst) {
-            backlogSentinel.acceptBacklogThenClose(localAddress, 2_000);
+            backlogSentinel.acceptBacklogThenClose(listenerChannel, 2_000);
         }
         listenerChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        // NIO closes a listening socket registered with a selector only when the selector next
+        // runs; until then the kernel still completes handshakes. Two turns of the event loop
+        // (the deregistration, then a select) make the close real before we say it is.
+        for (int turn = 0; turn < 2; turn++) {
+            listenerChannel.eventLoop().submit(() -> { }).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        listenerClosed.complete(null);
         listener.listenerClosed();
     }
 
@@ -167,6 +170,11 @@ public final class Server implements AutoCloseable {
         while (acceptedNotInitialized.get() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(1);
         }
+    }
+
+    /** The listener's event loop, for tests that need to hold it still. */
+    io.netty.channel.EventLoop listenerEventLoop() {
+        return listenerChannel.eventLoop();
     }
 
     List<GracefulConnection> connectionsSnapshot() {
