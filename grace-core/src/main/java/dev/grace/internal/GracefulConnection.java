@@ -447,24 +447,22 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             if (firstCloser == Side.NONE) {
                 firstCloser = Side.LOCAL;
             }
-            finSentFuture.complete(null);
             finSent();
         });
     }
 
     private void finSent() {
-        switch (state) {
-            case OPEN -> {
-                setState(ConnectionState.FIN_SENT);
-                armInactivityTimer();
-            }
-            case PEER_FIN_RECEIVED -> closeCleanly();
-            case FLUSHING -> {
-                setState(ConnectionState.LINGERING);
-                lingerStep();
-            }
-            default -> {
-            }
+        // The half-close future completes once the state says FIN_SENT, before any close.
+        if (state == ConnectionState.OPEN) {
+            setState(ConnectionState.FIN_SENT);
+            armInactivityTimer();
+        }
+        finSentFuture.complete(null);
+        if (state == ConnectionState.PEER_FIN_RECEIVED) {
+            closeCleanly();
+        } else if (state == ConnectionState.FLUSHING) {
+            setState(ConnectionState.LINGERING);
+            lingerStep();
         }
     }
 
