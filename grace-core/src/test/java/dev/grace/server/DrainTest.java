@@ -218,20 +218,25 @@ class DrainTest {
                 peers.add(idlePeer(server, "p" + i));
             }
             server.server.stop();
-            List<CompletableFuture<Long>> finAt = new ArrayList<>();
-            for (Peer peer : peers) {
-                finAt.add(CompletableFuture.supplyAsync(() -> {
-                    peer.readToEnd();
-                    return System.nanoTime();
-                }));
+            // One thread per peer: each records the moment its own FIN arrived.
+            long[] finAtNanos = new long[peers.size()];
+            List<Thread> readers = new ArrayList<>();
+            for (int i = 0; i < peers.size(); i++) {
+                int index = i;
+                Thread reader = new Thread(() -> {
+                    peers.get(index).readToEnd();
+                    finAtNanos[index] = System.nanoTime();
+                });
+                reader.start();
+                readers.add(reader);
             }
-            List<Long> times = new ArrayList<>();
-            for (CompletableFuture<Long> f : finAt) {
-                times.add(f.get(10, TimeUnit.SECONDS));
+            for (Thread reader : readers) {
+                reader.join(10_000);
             }
             for (Peer peer : peers) {
                 peer.close();
             }
+            List<Long> times = Arrays.stream(finAtNanos).boxed().toList();
             long spreadMillis = TimeUnit.NANOSECONDS.toMillis(times.stream().mapToLong(Long::longValue).max().getAsLong()
                     - times.stream().mapToLong(Long::longValue).min().getAsLong());
             assertThat(spreadMillis).as("four closes spread over 400 ms: 0, 100, 200, 300").isGreaterThanOrEqualTo(150);

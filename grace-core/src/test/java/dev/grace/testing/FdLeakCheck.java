@@ -3,7 +3,13 @@ package dev.grace.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.grace.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
+import java.net.Socket;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -93,10 +99,29 @@ public final class FdLeakCheck implements BeforeAllCallback, AfterAllCallback {
         return targets;
     }
 
-    private static void warmUpTransports() {
+    /**
+     * One connection on each transport, and one through the JDK's own sockets: the JDK and Netty
+     * open some descriptors once, lazily, and keep them (JDK 25 does, for example).
+     */
+    private static void warmUpTransports() throws IOException {
         for (Transport transport : Transport.values()) {
-            if (transport.isAvailable()) {
-                transport.newEventLoopGroup(1, "warm-up").shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).syncUninterruptibly();
+            if (!transport.isAvailable()) {
+                continue;
+            }
+            EventLoopGroup group = transport.newEventLoopGroup(1, "warm-up");
+            try {
+                Channel listener = new ServerBootstrap().group(group).channel(transport.serverChannelClass())
+                        .childHandler(new ChannelInboundHandlerAdapter())
+                        .bind("127.0.0.1", 0).syncUninterruptibly().channel();
+                try (Socket socket = new Socket()) {
+                    socket.connect(listener.localAddress());
+                }
+                try (SocketChannel channel = SocketChannel.open(listener.localAddress())) {
+                    channel.configureBlocking(false);
+                }
+                listener.close().syncUninterruptibly();
+            } finally {
+                group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).syncUninterruptibly();
             }
         }
     }
