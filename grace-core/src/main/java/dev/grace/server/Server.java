@@ -59,6 +59,11 @@ public final class Server implements AutoCloseable {
             String address = options.bindHost() + ":" + options.port();
             Throwable cause = bind.cause();
             String reason = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+            // Netty's native messages wrap the system's words: "bind(..) failed with error(-98): Address already in use".
+            int errno = reason.lastIndexOf("): ");
+            if (errno >= 0) {
+                reason = reason.substring(errno + 3);
+            }
             BindException failure = new BindException("cannot listen on " + address + ": " + reason);
             failure.initCause(cause);
             throw failure;

@@ -1,0 +1,144 @@
+package dev.grace.cli;
+
+import dev.grace.CloseReport;
+import dev.grace.Connection;
+import dev.grace.ConnectionOptions;
+import dev.grace.Transport;
+import dev.grace.server.DrainReport;
+import dev.grace.server.EchoProtocol;
+import dev.grace.server.Server;
+import dev.grace.server.ServerListener;
+import dev.grace.server.ServerOptions;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code grace server}: the echo server. Prints {@code listening on HOST:PORT} when ready, one
+ * outcome line per connection, drains on SIGTERM or SIGINT (a second signal aborts the rest),
+ * prints the {@code drained:} line and exits 0.
+ */
+@Command(name = "server", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Echo server that ends every connection correctly and drains on SIGTERM or SIGINT.",
+                "A second signal aborts whatever the drain has not finished."})
+final class ServerCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1", converter = Values.BindAddress.class, paramLabel = "HOST",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--port", defaultValue = "7000", converter = Values.Port.class, paramLabel = "PORT",
+            description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--drain-timeout", defaultValue = "30s", paramLabel = "DURATION",
+            description = "Deadline of a drain, counted after the drain delay; what is left is aborted (default: ${DEFAULT-VALUE}).")
+    Duration drainTimeout;
+
+    @Option(names = "--drain-delay", defaultValue = "0s", paramLabel = "DURATION",
+            description = "On a stop, keep accepting this long while /ready says 503, so load balancers deregister us first (default: ${DEFAULT-VALUE}).")
+    Duration drainDelay;
+
+    @Option(names = "--idle-timeout", defaultValue = "off", converter = Values.DurationOrOff.class, paramLabel = "DURATION",
+            description = "Close a connection gracefully after this long without traffic; off: never (default: ${DEFAULT-VALUE}).")
+    Duration idleTimeout;
+
+    @Option(names = "--close-timeout", defaultValue = "10s", paramLabel = "DURATION",
+            description = "Bound on every lingering close outside a drain; then the connection is aborted (default: ${DEFAULT-VALUE}).")
+    Duration closeTimeout;
+
+    @Option(names = "--admin-port", converter = Values.Port.class, paramLabel = "PORT",
+            description = "Serve /metrics, /ready and /live on this port of the bind address; 0 picks a free one.")
+    Integer adminPort;
+
+    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|nio",
+            description = "Netty transport (default: ${DEFAULT-VALUE}: epoll where it loads, else nio).")
+    String transport;
+
+    @Option(names = "--log", defaultValue = "info", paramLabel = "error|warn|info|debug",
+            description = "What goes to stderr; info prints one line per closed connection (default: ${DEFAULT-VALUE}).")
+    LogLevel log;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (closeTimeout.isZero()) {
+            err.println("server: Invalid value for option '--close-timeout': must be more than 0");
+            return ExitCode.USAGE;
+        }
+        Transport chosen;
+        try {
+            chosen = Transport.parse(transport);
+        } catch (IllegalArgumentException e) {
+            err.println("server: Invalid value for option '--transport': " + e.getMessage());
+            return ExitCode.USAGE;
+        }
+        ServerOptions options = ServerOptions.defaults()
+                .withBind(bind, port)
+                .withTransport(chosen)
+                .withDrainDelay(drainDelay)
+                .withDrainTimeout(drainTimeout)
+                .withConnection(ConnectionOptions.defaults().withCloseTimeout(closeTimeout).withIdleTimeout(idleTimeout));
+
+        ServerMetrics metrics = new ServerMetrics();
+        Server[] started = new Server[1];
+        AdminEndpoint admin = null;
+        try {
+            if (adminPort != null) {
+                admin = AdminEndpoint.start(bind, adminPort, metrics::scrape, () -> started[0] != null && started[0].isReady());
+                out.println("admin on " + Values.format(admin.address()));
+            }
+            started[0] = Server.start(options, new EchoProtocol(), listener(metrics, err));
+        } catch (IOException e) {
+            err.println("server: " + e.getMessage());
+            if (admin != null) {
+                admin.close();
+            }
+            return ExitCode.IO_FAILURE;
+        }
+        Server server = started[0];
+        StopSignals<DrainReport> signals = StopSignals.install(server::stop);
+        out.println("listening on " + Values.format(server.localAddress()));
+        out.flush();
+
+        DrainReport report = signals.awaitStop();
+        err.println(Lines.drained(report));
+        err.flush();
+        if (admin != null) {
+            admin.close();
+        }
+        return ExitCode.OK;
+    }
+
+    /** Metrics for the admin endpoint, and one outcome line per connection at info. */
+    private ServerListener listener(ServerMetrics metrics, PrintWriter err) {
+        boolean outcomeLines = log.shows(LogLevel.INFO);
+        return new ServerListener() {
+            @Override
+            public void accepted(Connection connection) {
+                metrics.accepted(connection);
+            }
+
+            @Override
+            public void closed(Connection connection, CloseReport report) {
+                metrics.closed(connection, report);
+                if (outcomeLines) {
+                    err.println(Lines.closed(report));
+                }
+            }
+
+            @Override
+            public void readinessChanged(boolean ready) {
+                metrics.readinessChanged(ready);
+            }
+        };
+    }
+}

@@ -1,0 +1,7 @@
+/**
+ * The {@code grace} command: one picocli command per file ({@link dev.grace.cli.ServerCommand},
+ * {@link dev.grace.cli.ClientCommand}), the parsing of durations, ports and addresses in one
+ * place ({@link dev.grace.cli.Values}), and what the server shows an operator: outcome lines,
+ * the drain summary, and the admin endpoint's metrics and readiness.
+ */
+package dev.grace.cli;
