@@ -74,7 +74,7 @@ class DeliveryConfirmationTest {
 
             assertThat(report.outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
             assertThat(report.delivery()).isEqualTo(Delivery.CONFIRMED);
-            assertThat(report.firstCloser()).isEqualTo(Side.PEER);
+            assertThat(report.firstCloser()).as("%s %s", report, server.recorder.events()).isEqualTo(Side.PEER);
         }
     }
 

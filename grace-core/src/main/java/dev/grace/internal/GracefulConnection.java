@@ -303,17 +303,21 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         }
         inputShut = true;
         lastActivityNanos = System.nanoTime();
+        peerFinOnTheWire();
+        if (state == ConnectionState.OPEN) {
+            setState(ConnectionState.PEER_FIN_RECEIVED);
+            armInactivityTimer();
+        }
+        return true;
+    }
+
+    private void peerFinOnTheWire() {
         if (firstFin == Side.NONE) {
             firstFin = Side.PEER;
         }
         if (firstCloser == Side.NONE) {
             firstCloser = Side.PEER;
         }
-        if (state == ConnectionState.OPEN) {
-            setState(ConnectionState.PEER_FIN_RECEIVED);
-            armInactivityTimer();
-        }
-        return true;
     }
 
     private void peerFinArrived() {
@@ -430,6 +434,11 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             ctx.flush();
             whenFlushed(this::sendFin);
             return;
+        }
+        if (!inputShut && tcpInfo != null && tcpInfo.state() == TcpInfo.CLOSE_WAIT) {
+            // The peer's FIN is already in our kernel, not yet read: it went first on the wire,
+            // and its sender, not us, will hold TIME_WAIT.
+            peerFinOnTheWire();
         }
         ((DuplexChannel) channel).shutdownOutput().addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
