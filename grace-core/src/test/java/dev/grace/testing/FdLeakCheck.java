@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.grace.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.Socket;
@@ -111,7 +111,12 @@ public final class FdLeakCheck implements BeforeAllCallback, AfterAllCallback {
             EventLoopGroup group = transport.newEventLoopGroup(1, "warm-up");
             try {
                 Channel listener = new ServerBootstrap().group(group).channel(transport.serverChannelClass())
-                        .childHandler(new ChannelInboundHandlerAdapter())
+                        .childHandler(new ChannelInitializer<Channel>() {
+                            @Override
+                            protected void initChannel(Channel child) {
+                                // Nothing to say: the client closes at once.
+                            }
+                        })
                         .bind("127.0.0.1", 0).syncUninterruptibly().channel();
                 try (Socket socket = new Socket()) {
                     socket.connect(listener.localAddress());
