@@ -20,14 +20,16 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
-import io.netty.channel.socket.ChannelOutputShutdownException;
+import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.NotYetConnectedException;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -80,6 +82,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     private boolean halfCloseRequested;
     private CloseMode closingMode;
     private boolean socketClosing;
+    private boolean shuttingOutput;
     private Side firstCloser = Side.NONE;
     private Side firstFin = Side.NONE;
     private Outcome decidedOutcome;
@@ -94,7 +97,8 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     private long deliveryPollNanos = FIRST_DELIVERY_POLL_NANOS;
     private Runnable onIdle;
 
-    private GracefulConnection(ConnectionOptions options, ConnectionListener listener) {
+    private GracefulConnection(Channel channel, ConnectionOptions options, ConnectionListener listener) {
+        this.channel = channel;
         this.options = options;
         this.listener = listener;
     }
@@ -104,7 +108,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         if (channel.pipeline().get(HANDLER_NAME) != null) {
             throw new IllegalStateException("Grace is already installed on " + channel);
         }
-        GracefulConnection connection = new GracefulConnection(options, listener);
+        GracefulConnection connection = new GracefulConnection(channel, options, listener);
         channel.pipeline().addFirst(HANDLER_NAME, connection);
         return connection;
     }
@@ -168,7 +172,8 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
 
     @Override
     public void markBusy() {
-        busy = true;
+        // Through the event loop like markIdle, so the two always land in the order they were called.
+        onEventLoop(() -> busy = true);
     }
 
     @Override
@@ -207,11 +212,21 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        this.channel = ctx.channel();
         this.tcpInfo = TcpInfo.of(channel);
         channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        // Netty fires channelInactive only for a channel that was active: a channel closed while
+        // still connecting would otherwise never get its report.
+        channel.closeFuture().addListener(f -> channel.eventLoop().execute(this::finish));
         if (channel.isActive()) {
             opened();
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (state != ConnectionState.CLOSED) {
+            cause = new IllegalStateException("Grace was removed from the pipeline of an open channel");
+            finish();
         }
     }
 
@@ -266,6 +281,12 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         if (event == ChannelInputShutdownReadComplete.INSTANCE && (state.isClosing() || state == ConnectionState.CLOSED)) {
             return;
         }
+        if (event instanceof ChannelOutputShutdownEvent && !shuttingOutput && !outputShut && !socketClosing) {
+            // Someone sent FIN behind Grace's back, without waiting for pending writes: whatever
+            // they failed is lost, so the end cannot be clean.
+            fail(new IllegalStateException("output shut down outside Grace"));
+            return;
+        }
         ctx.fireUserEventTriggered(event);
     }
 
@@ -274,12 +295,12 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         if (state == ConnectionState.CLOSED || socketClosing) {
             return;
         }
+        // Grace is first in the pipeline: what reaches it comes from the transport. A failed read
+        // is followed by an input shutdown that must not pass for the peer's FIN.
         if (Resets.isPeerReset(failure)) {
             peerReset(failure);
-        } else if (failure instanceof IOException) {
-            fail(failure);
         } else {
-            ctx.fireExceptionCaught(failure);
+            fail(failure);
         }
     }
 
@@ -359,12 +380,20 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             Throwable failure = write.cause();
             if (Resets.isPeerReset(failure)) {
                 peerReset(failure);
-            } else if (!(failure instanceof ChannelOutputShutdownException || failure instanceof ClosedChannelException)) {
+            } else if (!(failure instanceof CancellationException)) {
+                // Including a write refused after our FIN: the peer was owed those bytes, so it
+                // must not be left with a clean end of stream.
                 fail(failure);
             }
-            // A write after our own FIN or close is the application's mistake; its bytes are
-            // reported as discarded unsent.
         }
+        if (writesInFlight == 0 && onFlushed != null) {
+            // Not now: the application's own listeners on this write run after Grace's, and may
+            // write the next chunk. Decide once they have had their turn.
+            channel.eventLoop().execute(this::runOnFlushedIfStillFlushed);
+        }
+    }
+
+    private void runOnFlushedIfStillFlushed() {
         if (writesInFlight == 0 && onFlushed != null) {
             Runnable next = onFlushed;
             onFlushed = null;
@@ -391,7 +420,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             return;
         }
         halfCloseRequested = true;
-        ctx.flush();
+        channel.flush();
         whenFlushed(this::sendFin);
     }
 
@@ -418,7 +447,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             return;
         }
         setState(ConnectionState.FLUSHING);
-        ctx.flush();
+        channel.flush();
         whenFlushed(this::sendFin);
     }
 
@@ -431,7 +460,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             return;
         }
         if (writesInFlight > 0) {
-            ctx.flush();
+            channel.flush();
             whenFlushed(this::sendFin);
             return;
         }
@@ -440,9 +469,15 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             // and its sender, not us, will hold TIME_WAIT.
             peerFinOnTheWire();
         }
+        shuttingOutput = true;
         ((DuplexChannel) channel).shutdownOutput().addListener((ChannelFuture f) -> {
+            shuttingOutput = false;
             if (!f.isSuccess()) {
-                if (Resets.isPeerReset(f.cause())) {
+                // An RST waiting unread makes shutdown(SHUT_WR) fail with ENOTCONN on epoll
+                // (Netty: NotYetConnectedException); the JDK ignores it.
+                boolean resetWaiting = f.cause() instanceof NotYetConnectedException
+                        || (tcpInfo != null && tcpInfo.state() == TcpInfo.CLOSE);
+                if (resetWaiting || Resets.isPeerReset(f.cause())) {
                     peerReset(f.cause());
                 } else {
                     fail(f.cause());
@@ -611,14 +646,15 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
                 unackedSegmentsAtClose,
                 Duration.ofNanos(System.nanoTime() - openedAtNanos),
                 cause);
-        setState(ConnectionState.CLOSED);
-        finSentFuture.completeExceptionally(new ClosedChannelException());
         try {
+            setState(ConnectionState.CLOSED);
+            finSentFuture.completeExceptionally(new ClosedChannelException());
             listener.closed(this, report);
-        } catch (RuntimeException e) {
-            log.warn("connection listener failed on close of {}", channel, e);
+        } catch (Throwable t) {
+            log.warn("connection listener failed on close of {}", channel, t);
+        } finally {
+            closeFuture.complete(report);
         }
-        closeFuture.complete(report);
     }
 
     // ---- timers ----------------------------------------------------------------------------
@@ -679,8 +715,8 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         state = to;
         try {
             listener.stateChanged(this, from, to);
-        } catch (RuntimeException e) {
-            log.warn("connection listener failed on {} -> {} of {}", from, to, channel, e);
+        } catch (Throwable t) {
+            log.warn("connection listener failed on {} -> {} of {}", from, to, channel, t);
         }
     }
 

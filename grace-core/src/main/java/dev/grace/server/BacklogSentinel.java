@@ -88,7 +88,7 @@ final class BacklogSentinel extends ChannelInboundHandlerAdapter {
             sentinel.bind(new InetSocketAddress(target, 0));
             sentinelAddress = (InetSocketAddress) sentinel.getLocalAddress();
             sentinel.setOption(StandardSocketOptions.SO_LINGER, 0);
-            sentinel.connect(new InetSocketAddress(target, listener.getPort()));
+            sentinel.socket().connect(new InetSocketAddress(target, listener.getPort()), (int) timeoutMillis);
             sentinelAccepted.get(timeoutMillis, TimeUnit.MILLISECONDS);
             return true;
         } catch (IOException | ExecutionException | TimeoutException e) {

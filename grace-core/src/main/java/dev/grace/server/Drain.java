@@ -101,7 +101,9 @@ final class Drain {
             track(connection);
         }
         List<GracefulConnection> toClose = List.copyOf(tracked);
-        long windowNanos = options.idleCloseWindow().toNanos();
+        // Spread closes over at most half the drain timeout: the last ones still need time to
+        // close gracefully before the deadline aborts them.
+        long windowNanos = Math.min(options.idleCloseWindow().toNanos(), options.drainTimeout().toNanos() / 2);
         for (int i = 0; i < toClose.size(); i++) {
             startClosing(toClose.get(i), toClose.size() > 1 ? windowNanos * i / toClose.size() : 0);
         }

@@ -128,9 +128,19 @@ public final class Server implements AutoCloseable {
         return drain.report();
     }
 
-    /** Stops and waits for the drain to finish. */
+    /**
+     * Stops and waits for the drain to finish.
+     *
+     * @throws IllegalStateException on one of the server's own event loops, whose connections the
+     *                               drain needs: waiting there would never end
+     */
     @Override
     public void close() {
+        for (var loop : group) {
+            if (loop.inEventLoop()) {
+                throw new IllegalStateException("Server.close() would wait forever on the server's own event loop; use stop()");
+            }
+        }
         stop().join();
     }
 
