@@ -15,9 +15,16 @@ import java.util.Objects;
  *                          gracefully; {@link Duration#ZERO} means never
  * @param confirmDelivery   make graceful close wait until the peer acknowledged every byte and
  *                          our FIN (epoll; on NIO the report says {@link Delivery#FLUSHED_TO_KERNEL})
+ * @param releaseWithReset  when the peer's FIN came first, answer it with RST instead of FIN once
+ *                          every byte we sent is acknowledged (epoll; flushed to the kernel on
+ *                          NIO), so neither side keeps TIME_WAIT ({@link Outcome#RELEASED_WITH_RESET}):
+ *                          for a proxy's upstream sockets under heavy churn. When our FIN goes
+ *                          first this changes nothing: the kernel enters TIME_WAIT the moment the
+ *                          peer's FIN arrives, before any close()
  */
 public record ConnectionOptions(
-        Duration closeTimeout, Duration halfClosedTimeout, Duration idleTimeout, boolean confirmDelivery) {
+        Duration closeTimeout, Duration halfClosedTimeout, Duration idleTimeout, boolean confirmDelivery,
+        boolean releaseWithReset) {
 
     public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_HALF_CLOSED_TIMEOUT = Duration.ofSeconds(30);
@@ -32,23 +39,27 @@ public record ConnectionOptions(
     }
 
     public static ConnectionOptions defaults() {
-        return new ConnectionOptions(DEFAULT_CLOSE_TIMEOUT, DEFAULT_HALF_CLOSED_TIMEOUT, Duration.ZERO, false);
+        return new ConnectionOptions(DEFAULT_CLOSE_TIMEOUT, DEFAULT_HALF_CLOSED_TIMEOUT, Duration.ZERO, false, false);
     }
 
     public ConnectionOptions withCloseTimeout(Duration value) {
-        return new ConnectionOptions(value, halfClosedTimeout, idleTimeout, confirmDelivery);
+        return new ConnectionOptions(value, halfClosedTimeout, idleTimeout, confirmDelivery, releaseWithReset);
     }
 
     public ConnectionOptions withHalfClosedTimeout(Duration value) {
-        return new ConnectionOptions(closeTimeout, value, idleTimeout, confirmDelivery);
+        return new ConnectionOptions(closeTimeout, value, idleTimeout, confirmDelivery, releaseWithReset);
     }
 
     public ConnectionOptions withIdleTimeout(Duration value) {
-        return new ConnectionOptions(closeTimeout, halfClosedTimeout, value, confirmDelivery);
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, value, confirmDelivery, releaseWithReset);
     }
 
     public ConnectionOptions withConfirmDelivery(boolean value) {
-        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, value);
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, value, releaseWithReset);
+    }
+
+    public ConnectionOptions withReleaseWithReset(boolean value) {
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, confirmDelivery, value);
     }
 
     static void requirePositive(String name, Duration value) {

@@ -12,6 +12,11 @@ public enum Outcome {
      * the kernel.
      */
     FIN_SENT,
+    /**
+     * The peer's FIN came first and it acknowledged every byte we sent; we answered with RST
+     * instead of FIN ({@code releaseWithReset}), so neither side keeps TIME_WAIT. Nothing was lost.
+     */
+    RELEASED_WITH_RESET,
     /** The peer sent RST: what it had not read, and what we had not yet sent, is lost. */
     PEER_RESET,
     /** We sent RST on request ({@link Connection#abort()}); unsent data was discarded. */
@@ -21,8 +26,8 @@ public enum Outcome {
     /** A local I/O failure other than a reset ended the connection; it was aborted. */
     ERROR;
 
-    /** True when the connection ended with FIN, so no byte either side was owed was lost. */
+    /** True when no byte either side was owed was lost: the connection ended with FIN, or was released after one. */
     public boolean isClean() {
-        return this == FIN_BOTH_WAYS || this == FIN_SENT;
+        return this == FIN_BOTH_WAYS || this == FIN_SENT || this == RELEASED_WITH_RESET;
     }
 }

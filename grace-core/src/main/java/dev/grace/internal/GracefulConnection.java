@@ -82,7 +82,9 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     private boolean halfCloseRequested;
     private CloseMode closingMode;
     private boolean socketClosing;
+    private boolean releasedWithReset;
     private boolean shuttingOutput;
+    private boolean repairQueued;
     private Side firstCloser = Side.NONE;
     private Side firstFin = Side.NONE;
     private Outcome decidedOutcome;
@@ -359,9 +361,33 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         long n = sizeOf(msg);
         bytesEnqueued += n;
         writesInFlight++;
+        repairEpollRegistration();
         ChannelPromise tracked = promise.unvoid();
         tracked.addListener((ChannelFuture f) -> writeCompleted(n, f));
         ctx.write(msg, tracked);
+    }
+
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        repairEpollRegistration();
+        ctx.read();
+    }
+
+    /** See {@link EpollRegistrationRepair}: only after the peer's FIN can the interest set empty. */
+    private void repairEpollRegistration() {
+        if (inputShut && tcpInfo != null) {
+            EpollRegistrationRepair.repair(channel);
+        }
+    }
+
+    private void repairEpollRegistrationSoon() {
+        if (inputShut && tcpInfo != null && !repairQueued) {
+            repairQueued = true;
+            channel.eventLoop().execute(() -> {
+                repairQueued = false;
+                EpollRegistrationRepair.repair(channel);
+            });
+        }
     }
 
     /** The application's {@code close()} becomes a graceful close bounded by the close timeout. */
@@ -376,6 +402,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         if (write.isSuccess()) {
             bytesOut += n;
             lastActivityNanos = System.nanoTime();
+            repairEpollRegistrationSoon();
         } else if (!socketClosing && state != ConnectionState.CLOSED) {
             Throwable failure = write.cause();
             if (Resets.isPeerReset(failure)) {
@@ -464,6 +491,10 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             whenFlushed(this::sendFin);
             return;
         }
+        if (options.releaseWithReset() && inputShut) {
+            releaseWithReset();
+            return;
+        }
         if (!inputShut && tcpInfo != null && tcpInfo.state() == TcpInfo.CLOSE_WAIT) {
             // The peer's FIN is already in our kernel, not yet read: it went first on the wire,
             // and its sender, not us, will hold TIME_WAIT.
@@ -519,17 +550,44 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             return;
         }
         if (mustConfirmDelivery() && !tcpInfo.finAcknowledged()) {
-            // The kernel has no event for "our FIN was acknowledged"; ask it again, backing off.
-            if (deliveryPoll == null) {
-                deliveryPoll = channel.eventLoop().schedule(() -> {
-                    deliveryPoll = null;
-                    lingerStep();
-                }, deliveryPollNanos, TimeUnit.NANOSECONDS);
-                deliveryPollNanos = Math.min(2 * deliveryPollNanos, MAX_DELIVERY_POLL_NANOS);
-            }
+            pollFinAcknowledged(this::lingerStep);
             return;
         }
         closeCleanly();
+    }
+
+    /**
+     * The peer finished first and we have nothing more to send: RST instead of FIN, once the
+     * peer acknowledged every byte (epoll), so no TIME_WAIT is left on either side.
+     */
+    private void releaseWithReset() {
+        if (socketClosing || state == ConnectionState.CLOSED) {
+            return;
+        }
+        if (tcpInfo != null && tcpInfo.unackedSegments() > 0) {
+            if (deadlineTimer == null) {
+                armDeadline(System.nanoTime() + options.closeTimeout().toNanos());
+            }
+            pollFinAcknowledged(this::releaseWithReset);
+            return;
+        }
+        if (decidedOutcome == null) {
+            decidedOutcome = Outcome.RELEASED_WITH_RESET;
+        }
+        releasedWithReset = true;
+        setLingerZero();
+        closeSocket();
+    }
+
+    /** The kernel has no event for "our FIN was acknowledged": ask it again soon, backing off. */
+    private void pollFinAcknowledged(Runnable next) {
+        if (deliveryPoll == null) {
+            deliveryPoll = channel.eventLoop().schedule(() -> {
+                deliveryPoll = null;
+                next.run();
+            }, deliveryPollNanos, TimeUnit.NANOSECONDS);
+            deliveryPollNanos = Math.min(2 * deliveryPollNanos, MAX_DELIVERY_POLL_NANOS);
+        }
     }
 
     private boolean mustConfirmDelivery() {
@@ -537,6 +595,9 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     }
 
     private void closeCleanly() {
+        if (socketClosing) {
+            return;
+        }
         if (decidedOutcome == null) {
             decidedOutcome = inputShut ? Outcome.FIN_BOTH_WAYS : Outcome.FIN_SENT;
         }
@@ -553,12 +614,17 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         if (firstCloser == Side.NONE) {
             firstCloser = Side.LOCAL;
         }
+        setLingerZero();
+        closeSocket();
+    }
+
+    /** SO_LINGER 0: the next close() sends RST and leaves no TIME_WAIT. */
+    private void setLingerZero() {
         try {
             channel.config().setOption(ChannelOption.SO_LINGER, 0);
         } catch (RuntimeException e) {
             log.debug("SO_LINGER 0 failed on {}: {}", channel, e.toString());
         }
-        closeSocket();
     }
 
     private void peerReset(Throwable failure) {
@@ -596,7 +662,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         }
         socketClosing = true;
         if (tcpInfo != null) {
-            finAcknowledgedAtClose = outputShut && tcpInfo.finAcknowledged();
+            finAcknowledgedAtClose = outputShut ? tcpInfo.finAcknowledged() : releasedWithReset;
             unackedSegmentsAtClose = tcpInfo.unackedSegments();
         }
         ctx.close();
@@ -637,7 +703,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
                 remoteAddress,
                 outcome,
                 firstCloser,
-                outcome.isClean() ? firstFin : Side.NONE,
+                outcome.isClean() && !releasedWithReset ? firstFin : Side.NONE,
                 delivery,
                 bytesIn,
                 bytesOut,

@@ -127,6 +127,11 @@ final class Drain {
                 log.warn("{} connections still open {} s after being aborted", stillOpen.get(), ABORT_WAIT_SECONDS);
             }
         }
+        try {
+            server.protocol().ownConnectionsClosed().get(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("connections opened by {} still open {} s after the drain", server.protocol(), ABORT_WAIT_SECONDS);
+        }
         Map<Outcome, Integer> counts = new EnumMap<>(Outcome.class);
         for (Outcome outcome : Outcome.values()) {
             counts.put(outcome, outcomeCounts.get(outcome.ordinal()));

@@ -1,6 +1,7 @@
 package dev.grace.server;
 
 import dev.grace.Connection;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What a server speaks. A protocol adds its Netty handlers to each accepted connection's
@@ -19,4 +20,12 @@ public interface Protocol {
      * connection gracefully.
      */
     default void drainStarted(Connection connection) {}
+
+    /**
+     * Completes once connections the protocol opened itself (a relay's upstream legs) are all
+     * closed. A drain waits for it, bounded, before it shuts the event loops down.
+     */
+    default CompletableFuture<Void> ownConnectionsClosed() {
+        return CompletableFuture.completedFuture(null);
+    }
 }

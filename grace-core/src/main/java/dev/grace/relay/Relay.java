@@ -1,0 +1,136 @@
+package dev.grace.relay;
+
+import dev.grace.CloseReport;
+import dev.grace.Connection;
+import dev.grace.Outcome;
+import dev.grace.relay.RelayReport.DirectionEnd;
+import dev.grace.relay.RelayReport.Leg;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays bytes both ways between two connections and carries each direction's end across:
+ * FIN as a half-close after the relayed bytes are flushed, RST as an immediate abort of the
+ * other leg. Each leg closes itself (through Grace) once both of its directions are done.
+ * Both connections must live on the same event loop; everything here runs on it.
+ */
+public final class Relay {
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
+
+    private final Connection client;
+    private final RelayListener listener;
+    private final long startNanos;
+    private final Direction toUpstream;
+    private Direction toClient;
+    private Connection upstream;
+    private boolean started;
+    private boolean failedToConnect;
+    private Leg firstFinished = Leg.NONE;
+    private CloseReport clientReport;
+    private CloseReport upstreamReport;
+
+    private Relay(Connection client, RelayListener listener, long startNanos) {
+        this.client = client;
+        this.listener = listener;
+        this.startNanos = startNanos;
+        this.toUpstream = new Direction(Leg.CLIENT, client, this);
+    }
+
+    /**
+     * The first step, as soon as the client is accepted (auto-read off): from now on what the
+     * client sends is held for the upstream. Call on the client's event loop.
+     */
+    public static Relay accept(Connection client, RelayListener listener) {
+        Relay relay = new Relay(client, listener, System.nanoTime());
+        client.channel().pipeline().addLast("relay", relay.toUpstream);
+        client.closeFuture().whenComplete((report, failure) -> relay.legClosed(Leg.CLIENT, report));
+        return relay;
+    }
+
+    /** The upstream leg exists (not yet connected), on the client's event loop, auto-read off. */
+    public void upstreamCreated(Connection upstreamLeg) {
+        if (upstreamLeg.channel().eventLoop() != client.channel().eventLoop()) {
+            throw new IllegalStateException("a relay's legs must share one event loop");
+        }
+        this.upstream = upstreamLeg;
+        this.toClient = new Direction(Leg.UPSTREAM, upstreamLeg, this);
+        upstreamLeg.channel().pipeline().addLast("relay", toClient);
+        upstreamLeg.closeFuture().whenComplete((report, failure) -> legClosed(Leg.UPSTREAM, report));
+    }
+
+    /** The upstream leg connected: relay both ways. */
+    public void upstreamConnected() {
+        started = true;
+        if (clientReport != null) {
+            upstream.abort();
+            return;
+        }
+        toUpstream.start(upstream);
+        toClient.start(client);
+    }
+
+    /** The upstream could not be reached: reset the client. */
+    public void upstreamFailed(java.net.SocketAddress target, Throwable cause) {
+        failedToConnect = true;
+        try {
+            listener.upstreamFailed(client, target, cause);
+        } finally {
+            client.abort();
+        }
+    }
+
+    /**
+     * Relays between two connected legs on one event loop, both with auto-read off: the three
+     * steps at once. Call on that event loop.
+     */
+    public static Relay start(Connection client, Connection upstream, RelayListener listener) {
+        if (!client.channel().eventLoop().inEventLoop()) {
+            throw new IllegalStateException("start a relay on its event loop");
+        }
+        Relay relay = accept(client, listener);
+        relay.upstreamCreated(upstream);
+        relay.upstreamConnected();
+        return relay;
+    }
+
+    void directionEnded(Direction direction) {
+        if (firstFinished == Leg.NONE) {
+            firstFinished = direction.sourceLeg;
+        }
+    }
+
+    private void legClosed(Leg leg, CloseReport report) {
+        if (leg == Leg.CLIENT) {
+            clientReport = report;
+        } else {
+            upstreamReport = report;
+        }
+        if (!report.isClean()) {
+            if (firstFinished == Leg.NONE) {
+                firstFinished = leg;
+            }
+            // A reset (or any end that lost bytes) on one leg must reach the other at once, as RST.
+            Connection other = leg == Leg.CLIENT ? upstream : client;
+            log.debug("{} leg ended {}: resetting the other", leg, report.outcome());
+            if (other != null) {
+                other.abort();
+            }
+        }
+        if (clientReport != null && (upstreamReport != null || upstream == null && failedToConnect)) {
+            RelayReport relayed = new RelayReport(
+                    clientReport, upstreamReport, firstFinished,
+                    toUpstream.finCarried() || upstreamReport != null && upstreamReport.outcome() == Outcome.RELEASED_WITH_RESET
+                            ? DirectionEnd.FIN : DirectionEnd.RST,
+                    toClient != null && toClient.finCarried() ? DirectionEnd.FIN : DirectionEnd.RST,
+                    toUpstream.bytes(), toClient == null ? 0 : toClient.bytes(),
+                    toUpstream.maxInFlight(), toClient == null ? 0 : toClient.maxInFlight(),
+                    Duration.ofNanos(System.nanoTime() - startNanos));
+            try {
+                listener.relayed(relayed);
+            } catch (RuntimeException e) {
+                log.warn("relay listener failed", e);
+            }
+        }
+    }
+}

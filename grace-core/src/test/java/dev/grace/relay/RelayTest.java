@@ -1,0 +1,389 @@
+package dev.grace.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.grace.Outcome;
+import dev.grace.Transport;
+import dev.grace.server.EchoProtocol;
+import dev.grace.server.Protocol;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import dev.grace.server.Server;
+import dev.grace.server.ServerOptions;
+import dev.grace.testing.FdLeakCheck;
+import dev.grace.testing.Kernel;
+import dev.grace.testing.Peer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The relay on real sockets: a plain-socket client, the Grace proxy, a plain-socket backend. */
+@ExtendWith(FdLeakCheck.class)
+class RelayTest {
+    private static final int MEBIBYTE = 1024 * 1024;
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stopThreads() throws InterruptedException {
+        threads.shutdownNow();
+        threads.awaitTermination(10, TimeUnit.SECONDS);
+    }
+
+    /** A backend that serves one connection with {@code behaviour} on a thread of its own. */
+    private final class Backend implements AutoCloseable {
+        final ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        final CompletableFuture<Void> served;
+
+        Backend(ThrowingConsumer<Socket> behaviour) throws IOException {
+            served = CompletableFuture.runAsync(() -> {
+                try (Socket socket = listener.accept()) {
+                    socket.setSoTimeout(15_000);
+                    behaviour.accept(socket);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, threads);
+        }
+
+        InetSocketAddress address() {
+            return (InetSocketAddress) listener.getLocalSocketAddress();
+        }
+
+        @Override
+        public void close() throws IOException {
+            listener.close();
+        }
+    }
+
+    interface ThrowingConsumer<T> {
+        void accept(T value) throws Exception;
+    }
+
+    private static byte[] random(int bytes, long seed) {
+        byte[] data = new byte[bytes];
+        new Random(seed).nextBytes(data);
+        return data;
+    }
+
+    private static void write(Socket socket, byte[] data, Consumer<Integer> progress) throws IOException {
+        OutputStream out = socket.getOutputStream();
+        for (int offset = 0; offset < data.length; offset += 64 * 1024) {
+            out.write(data, offset, Math.min(64 * 1024, data.length - offset));
+            progress.accept(offset);
+        }
+    }
+
+    private static byte[] sha256(byte[] data) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(data);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void exactBytesBothWaysAtOnceWithBoundedBuffersWhileTheClientStopsReading(Transport transport) throws Exception {
+        byte[] up = random(64 * MEBIBYTE, 1);
+        byte[] down = random(64 * MEBIBYTE, 2);
+        try (Backend backend = new Backend(socket -> {
+                    CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return socket.getInputStream().readAllBytes();
+                        } catch (IOException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }, threads);
+                    write(socket, down, offset -> { });
+                    socket.shutdownOutput();
+                    assertThat(sha256(received.get(60, TimeUnit.SECONDS))).isEqualTo(sha256(up));
+                });
+                Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults());
+                Peer client = Peer.connect(proxy.address())) {
+            CountDownLatch halfSent = new CountDownLatch(1);
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    write(client.socket(), up, offset -> {
+                        if (offset >= up.length / 2) {
+                            halfSent.countDown();
+                        }
+                    });
+                    client.halfClose();
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, threads);
+            // The client does not read until it has sent half its upload: the proxy's downstream
+            // direction stalls meanwhile and must not buffer more than its limit.
+            assertThat(halfSent.await(60, TimeUnit.SECONDS)).isTrue();
+            Peer.ReadResult received = client.readToEnd();
+            writer.get(60, TimeUnit.SECONDS);
+            backend.served.get(60, TimeUnit.SECONDS);
+            RelayReport report = proxy.nextRelayed();
+
+            assertThat(received.end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(sha256(received.bytes())).isEqualTo(sha256(down));
+            assertThat(report.bytesToUpstream()).isEqualTo(up.length);
+            assertThat(report.bytesToClient()).isEqualTo(down.length);
+            assertThat(report.maxBufferedToUpstream()).isPositive().isLessThanOrEqualTo(RelayOptions.DEFAULT_MAX_BUFFER_BYTES);
+            assertThat(report.maxBufferedToClient()).isPositive().isLessThanOrEqualTo(RelayOptions.DEFAULT_MAX_BUFFER_BYTES);
+            assertThat(report.isClean()).as("%s", report).isTrue();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void clientHalfCloseReachesTheBackendWhichKeepsSendingUntilItCloses(Transport transport) throws Exception {
+        try (Backend backend = new Backend(socket -> {
+                    InputStream in = socket.getInputStream();
+                    assertThat(new String(in.readAllBytes())).isEqualTo("request");
+                    OutputStream out = socket.getOutputStream();
+                    out.write("response part 1, ".getBytes());
+                    out.write("part 2".getBytes());
+                });
+                Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults());
+                Peer client = Peer.connect(proxy.address())) {
+            client.send("request");
+            client.halfClose();
+            Peer.ReadResult response = client.readToEnd();
+            RelayReport report = proxy.nextRelayed();
+
+            assertThat(response.end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(response.text()).isEqualTo("response part 1, part 2");
+            assertThat(report.firstFinished()).isEqualTo(RelayReport.Leg.CLIENT);
+            assertThat(report.clientToUpstream()).isEqualTo(RelayReport.DirectionEnd.FIN);
+            assertThat(report.upstreamToClient()).isEqualTo(RelayReport.DirectionEnd.FIN);
+            assertThat(report.client().outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+            assertThat(report.upstream().outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void backendFinishingFirstLeavesTheClientFreeToKeepSending(Transport transport) throws Exception {
+        try (Backend backend = new Backend(socket -> {
+                    socket.getOutputStream().write("hello, that is all from me".getBytes());
+                    socket.shutdownOutput();
+                    assertThat(new String(socket.getInputStream().readAllBytes())).isEqualTo("but I have more");
+                });
+                Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults());
+                Peer client = Peer.connect(proxy.address())) {
+            Peer.ReadResult greeting = client.readToEnd();
+            client.send("but I have more");
+            client.halfClose();
+            backend.served.get(15, TimeUnit.SECONDS);
+            RelayReport report = proxy.nextRelayed();
+
+            assertThat(greeting.end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(greeting.text()).isEqualTo("hello, that is all from me");
+            assertThat(report.firstFinished()).isEqualTo(RelayReport.Leg.UPSTREAM);
+            assertThat(report.isClean()).as("%s", report).isTrue();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void backendResetReachesTheClientWithinASecond(Transport transport) throws Exception {
+        CountDownLatch resetNow = new CountDownLatch(1);
+        try (Backend backend = new Backend(socket -> {
+                    assertThat(resetNow.await(15, TimeUnit.SECONDS)).isTrue();
+                    socket.setSoLinger(true, 0);
+                });
+                Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults());
+                Peer client = Peer.connect(proxy.address())) {
+            client.send("ping");
+            long startNanos = System.nanoTime();
+            resetNow.countDown();
+            Peer.ReadResult seen = client.readToEnd();
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+            RelayReport report = proxy.nextRelayed();
+
+            assertThat(seen.end()).as(seen.toString()).isEqualTo(Peer.ReadResult.End.RESET);
+            assertThat(millis).isLessThan(1_000);
+            assertThat(report.upstream().outcome()).isEqualTo(Outcome.PEER_RESET);
+            assertThat(report.client().outcome()).isEqualTo(Outcome.ABORTED);
+            assertThat(report.firstFinished()).isEqualTo(RelayReport.Leg.UPSTREAM);
+            assertThat(report.upstreamToClient()).isEqualTo(RelayReport.DirectionEnd.RST);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void clientResetReachesTheBackendWithinASecond(Transport transport) throws Exception {
+        CompletableFuture<Long> backendSawResetAt = new CompletableFuture<>();
+        try (Backend backend = new Backend(socket -> {
+                    InputStream in = socket.getInputStream();
+                    assertThat(new String(in.readNBytes(4))).isEqualTo("ping");
+                    try {
+                        in.read();
+                        backendSawResetAt.completeExceptionally(new AssertionError("EOF instead of a reset"));
+                    } catch (IOException e) {
+                        backendSawResetAt.complete(System.nanoTime());
+                    }
+                });
+                Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults())) {
+            Peer client = Peer.connect(proxy.address());
+            client.send("ping");
+            long startNanos = System.nanoTime();
+            client.reset();
+            long millis = TimeUnit.NANOSECONDS.toMillis(backendSawResetAt.get(15, TimeUnit.SECONDS) - startNanos);
+            RelayReport report = proxy.nextRelayed();
+
+            assertThat(millis).isLessThan(1_000);
+            assertThat(report.client().outcome()).isEqualTo(Outcome.PEER_RESET);
+            assertThat(report.upstream().outcome()).isEqualTo(Outcome.ABORTED);
+            assertThat(report.firstFinished()).isEqualTo(RelayReport.Leg.CLIENT);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void refusedTargetResetsTheClient(Transport transport) throws Exception {
+        InetSocketAddress nobodyThere;
+        try (ServerSocket closedAgain = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            nobodyThere = (InetSocketAddress) closedAgain.getLocalSocketAddress();
+        }
+        try (Proxy proxy = new Proxy(transport, nobodyThere, RelayOptions.defaults());
+                Peer client = Peer.connect(proxy.address())) {
+            Peer.ReadResult seen = client.readToEnd();
+
+            assertThat(seen.end()).isEqualTo(Peer.ReadResult.End.RESET);
+            assertThat(proxy.nextUpstreamFailure()).hasMessageContaining("Connection refused");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void finTimeoutAbortsBothLegsWhenNothingMovesAfterAHalfClose(Transport transport) throws Exception {
+        CountDownLatch clientSawTheEnd = new CountDownLatch(1);
+        CompletableFuture<String> backendWrite = new CompletableFuture<>();
+        try (Backend backend = new Backend(socket -> {
+                    assertThat(socket.getInputStream().read()).as("the client's FIN, carried").isEqualTo(-1);
+                    // Silent until the proxy has given up; then the answer is too late.
+                    assertThat(clientSawTheEnd.await(15, TimeUnit.SECONDS)).isTrue();
+                    try {
+                        socket.getOutputStream().write("too late".getBytes());
+                        socket.getOutputStream().write("too late".getBytes());
+                        backendWrite.complete("written");
+                    } catch (IOException e) {
+                        backendWrite.complete(e.getMessage());
+                    }
+                });
+                Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults().withFinTimeout(Duration.ofMillis(300)));
+                Peer client = Peer.connect(proxy.address())) {
+            client.halfClose();
+            Peer.ReadResult seen = client.readToEnd();
+            clientSawTheEnd.countDown();
+            RelayReport report = proxy.nextRelayed();
+
+            assertThat(seen.end()).isEqualTo(Peer.ReadResult.End.RESET);
+            assertThat(report.client().outcome()).isIn(Outcome.ABORTED_AT_DEADLINE, Outcome.ABORTED);
+            assertThat(report.upstream().outcome()).isIn(Outcome.ABORTED_AT_DEADLINE, Outcome.ABORTED);
+            assertThat(report.duration()).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+            assertThat(backendWrite.get(15, TimeUnit.SECONDS)).isIn("Broken pipe", "Connection reset by peer", "Connection reset");
+        }
+    }
+
+    /** A backend that speaks first and finishes first: a greeting, then its FIN. */
+    private static Protocol greetThenFinish() {
+        return connection -> connection.channel().pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                ctx.writeAndFlush(Unpooled.copiedBuffer("hello".getBytes()));
+                connection.shutdownOutput();
+                ctx.fireChannelActive();
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+            }
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void resetReleaseLeavesNoTimeWaitWhenTheBackendFinishesFirst(Transport transport) throws Exception {
+        Server backend = Server.start(ServerOptions.defaults().withTransport(transport).withIoThreads(1), greetThenFinish());
+        try {
+            int backendPort = backend.localAddress().getPort();
+            for (RelayOptions.UpstreamRelease release : RelayOptions.UpstreamRelease.values()) {
+                int before = Kernel.timeWait(backendPort).size();
+                try (Proxy proxy = new Proxy(transport, backend.localAddress(), RelayOptions.defaults().withUpstreamRelease(release))) {
+                    for (int i = 0; i < 20; i++) {
+                        try (Peer client = Peer.connect(proxy.address())) {
+                            Peer.ReadResult greeting = client.readToEnd();
+                            assertThat(greeting.text()).isEqualTo("hello");
+                            assertThat(greeting.end()).isEqualTo(Peer.ReadResult.End.FIN);
+                            client.halfClose();
+                        }
+                        RelayReport report = proxy.nextRelayed();
+                        assertThat(report.isClean()).as("%s", report).isTrue();
+                        assertThat(report.upstream().outcome()).isEqualTo(
+                                release == RelayOptions.UpstreamRelease.RESET ? Outcome.RELEASED_WITH_RESET : Outcome.FIN_BOTH_WAYS);
+                    }
+                }
+                int added = Kernel.timeWait(backendPort).size() - before;
+                if (release == RelayOptions.UpstreamRelease.GRACEFUL) {
+                    assertThat(added).as("graceful release: the backend, first to FIN, holds TIME_WAIT").isGreaterThanOrEqualTo(20);
+                } else {
+                    assertThat(added).as("reset release: nobody holds TIME_WAIT").isZero();
+                }
+            }
+        } finally {
+            backend.close();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void twoThousandSessionsWithMixedEndingsLeaveNothingOpen(Transport transport) throws Exception {
+        Server echo = Server.start(ServerOptions.defaults().withTransport(transport).withIoThreads(1), new EchoProtocol());
+        try (Proxy proxy = new Proxy(transport, echo.localAddress(), RelayOptions.defaults())) {
+            List<CompletableFuture<Void>> workers = new ArrayList<>();
+            for (int w = 0; w < 4; w++) {
+                int worker = w;
+                workers.add(CompletableFuture.runAsync(() -> {
+                    for (int i = 0; i < 500; i++) {
+                        try (Peer client = Peer.connect(proxy.address())) {
+                            client.send("s" + i);
+                            if ((i + worker) % 2 == 0) {
+                                client.halfClose();
+                                assertThat(client.readToEnd().end()).isEqualTo(Peer.ReadResult.End.FIN);
+                            } else {
+                                assertThat(client.readExactly(("s" + i).length())).hasSize(("s" + i).length());
+                                client.reset();
+                            }
+                        } catch (IOException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                }, threads));
+            }
+            CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+            for (int i = 0; i < 2000; i++) {
+                proxy.nextRelayed();
+            }
+        } finally {
+            echo.close();
+        }
+    }
+}
