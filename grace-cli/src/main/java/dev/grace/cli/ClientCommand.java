@@ -110,7 +110,7 @@ final class ClientCommand implements Callable<Integer> {
                     .connect(target)
                     .awaitUninterruptibly();
             if (!connect.isSuccess()) {
-                err.println("client: cannot connect to " + Values.format(target) + ": " + reason(connect.cause()));
+                err.println("client: cannot connect to " + Values.format(target) + ": " + Values.systemReason(connect.cause()));
                 return ExitCode.IO_FAILURE;
             }
             Connection connection = connected.join();
@@ -210,16 +210,5 @@ final class ClientCommand implements Callable<Integer> {
         err.println("client: connection to " + Values.format(target) + " ended with " + report.outcome()
                 + (report.cause() != null ? ": " + report.cause().getMessage() : ""));
         return ExitCode.IO_FAILURE;
-    }
-
-    /** The operating system's words ("Connection refused"), without Netty's wrapping or the address. */
-    private static String reason(Throwable cause) {
-        String message = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
-        int errno = message.lastIndexOf("): ");
-        if (errno >= 0) {
-            message = message.substring(errno + 3);
-        }
-        int address = message.indexOf(": /");
-        return address > 0 ? message.substring(0, address) : message;
     }
 }

@@ -1,6 +1,8 @@
 package dev.grace.cli;
 
 import dev.grace.CloseReport;
+import dev.grace.Connection;
+import dev.grace.relay.RelayReport;
 import dev.grace.Outcome;
 import dev.grace.Side;
 import dev.grace.server.DrainReport;
@@ -13,8 +15,7 @@ final class Lines {
 
     /** {@code closed peer=127.0.0.1:53122 outcome=FIN_BOTH_WAYS first=peer in=1048576 out=1048576 discarded=0 ms=12} */
     static String closed(CloseReport report) {
-        String peer = report.remote() instanceof InetSocketAddress address ? Values.format(address) : String.valueOf(report.remote());
-        return "closed peer=" + peer
+        return "closed peer=" + address(report.remote())
                 + " outcome=" + report.outcome()
                 + " first=" + side(report.firstCloser())
                 + " in=" + report.bytesIn()
@@ -32,6 +33,34 @@ final class Lines {
                 + " error=" + report.count(Outcome.ERROR)
                 + " discarded=" + report.bytesDiscarded()
                 + " ms=" + report.duration().toMillis();
+    }
+
+    /**
+     * {@code relayed client=127.0.0.1:5000 upstream=127.0.0.1:6379 first=client client_to_upstream=FIN
+     * upstream_to_client=FIN bytes_to_upstream=14 bytes_to_client=5 client=FIN_BOTH_WAYS upstream=FIN_BOTH_WAYS ms=3}
+     */
+    static String relayed(RelayReport report) {
+        return "relayed client=" + address(report.client().remote())
+                + " upstream=" + (report.upstream() == null ? "-" : address(report.upstream().remote()))
+                + " first=" + report.firstFinished().name().toLowerCase(Locale.ROOT)
+                + " client_to_upstream=" + report.clientToUpstream()
+                + " upstream_to_client=" + report.upstreamToClient()
+                + " bytes_to_upstream=" + report.bytesToUpstream()
+                + " bytes_to_client=" + report.bytesToClient()
+                + " client_outcome=" + report.client().outcome()
+                + " upstream_outcome=" + (report.upstream() == null ? "-" : report.upstream().outcome())
+                + " ms=" + report.duration().toMillis();
+    }
+
+    /** {@code upstream failed client=127.0.0.1:5000 upstream=127.0.0.1:6379 reason="Connection refused"} */
+    static String upstreamFailed(Connection client, InetSocketAddress upstream, Throwable cause) {
+        return "upstream failed client=" + address(client.channel().remoteAddress())
+                + " upstream=" + Values.format(upstream)
+                + " reason=\"" + Values.systemReason(cause) + "\"";
+    }
+
+    private static String address(java.net.SocketAddress address) {
+        return address instanceof InetSocketAddress inet ? Values.format(inet) : String.valueOf(address);
     }
 
     private static String side(Side side) {

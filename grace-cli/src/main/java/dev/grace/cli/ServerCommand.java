@@ -1,15 +1,9 @@
 package dev.grace.cli;
 
-import dev.grace.CloseReport;
-import dev.grace.Connection;
 import dev.grace.ConnectionOptions;
 import dev.grace.Transport;
-import dev.grace.server.DrainReport;
 import dev.grace.server.EchoProtocol;
-import dev.grace.server.Server;
-import dev.grace.server.ServerListener;
 import dev.grace.server.ServerOptions;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -88,57 +82,6 @@ final class ServerCommand implements Callable<Integer> {
                 .withDrainTimeout(drainTimeout)
                 .withConnection(ConnectionOptions.defaults().withCloseTimeout(closeTimeout).withIdleTimeout(idleTimeout));
 
-        ServerMetrics metrics = new ServerMetrics();
-        Server[] started = new Server[1];
-        AdminEndpoint admin = null;
-        try {
-            if (adminPort != null) {
-                admin = AdminEndpoint.start(bind, adminPort, metrics::scrape, () -> started[0] != null && started[0].isReady());
-                out.println("admin on " + Values.format(admin.address()));
-            }
-            started[0] = Server.start(options, new EchoProtocol(), listener(metrics, err));
-        } catch (IOException e) {
-            err.println("server: " + e.getMessage());
-            if (admin != null) {
-                admin.close();
-            }
-            return ExitCode.IO_FAILURE;
-        }
-        Server server = started[0];
-        StopSignals<DrainReport> signals = StopSignals.install(server::stop);
-        out.println("listening on " + Values.format(server.localAddress()));
-        out.flush();
-
-        DrainReport report = signals.awaitStop();
-        err.println(Lines.drained(report));
-        err.flush();
-        if (admin != null) {
-            admin.close();
-        }
-        return ExitCode.OK;
-    }
-
-    /** Metrics for the admin endpoint, and one outcome line per connection at info. */
-    private ServerListener listener(ServerMetrics metrics, PrintWriter err) {
-        boolean outcomeLines = log.shows(LogLevel.INFO);
-        return new ServerListener() {
-            @Override
-            public void accepted(Connection connection) {
-                metrics.accepted(connection);
-            }
-
-            @Override
-            public void closed(Connection connection, CloseReport report) {
-                metrics.closed(connection, report);
-                if (outcomeLines) {
-                    err.println(Lines.closed(report));
-                }
-            }
-
-            @Override
-            public void readinessChanged(boolean ready) {
-                metrics.readinessChanged(ready);
-            }
-        };
+        return Serving.serve("server", out, err, options, new EchoProtocol(), adminPort, log.shows(LogLevel.INFO));
     }
 }

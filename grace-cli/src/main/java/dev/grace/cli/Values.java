@@ -77,6 +77,28 @@ final class Values {
         }
     }
 
+    /** Bytes, or a whole number with {@code k}, {@code m} or {@code g} (powers of 1024): {@code 64k}. */
+    static final class Size implements ITypeConverter<Integer> {
+        private static final Pattern SIZE = Pattern.compile("(\\d{1,10})([kKmMgG]?)");
+
+        @Override
+        public Integer convert(String value) {
+            Matcher m = SIZE.matcher(value);
+            if (m.matches()) {
+                long bytes = Long.parseLong(m.group(1)) << switch (m.group(2).toLowerCase(Locale.ROOT)) {
+                    case "k" -> 10;
+                    case "m" -> 20;
+                    case "g" -> 30;
+                    default -> 0;
+                };
+                if (bytes <= Integer.MAX_VALUE) {
+                    return (int) bytes;
+                }
+            }
+            throw new TypeConversionException("'" + value + "' is not a size (bytes, or with k, m or g: 64k)");
+        }
+    }
+
     /** {@code auto}, {@code epoll} or {@code nio}; availability is checked when the command runs. */
     static final class TransportName implements ITypeConverter<String> {
         @Override
@@ -151,6 +173,17 @@ final class Values {
         String head = String.join(":", java.util.Arrays.copyOfRange(groups, 0, bestStart));
         String tail = String.join(":", java.util.Arrays.copyOfRange(groups, bestStart + bestLength, groups.length));
         return head + "::" + tail;
+    }
+
+    /** The operating system's words ("Connection refused"), without Netty's wrapping or the address. */
+    static String systemReason(Throwable cause) {
+        String message = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+        int errno = message.lastIndexOf("): ");
+        if (errno >= 0) {
+            message = message.substring(errno + 3);
+        }
+        int address = message.indexOf(": /");
+        return address > 0 ? message.substring(0, address) : message;
     }
 
     /** Durations as the user writes them: {@code 250ms}, {@code 30s}. */

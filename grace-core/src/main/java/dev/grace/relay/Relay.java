@@ -117,7 +117,8 @@ public final class Relay {
                 other.abort();
             }
         }
-        if (clientReport != null && (upstreamReport != null || upstream == null && failedToConnect)) {
+        // A session whose upstream never connected was reported through upstreamFailed.
+        if (clientReport != null && upstreamReport != null && !failedToConnect) {
             RelayReport relayed = new RelayReport(
                     clientReport, upstreamReport, firstFinished,
                     toUpstream.finCarried() || upstreamReport != null && upstreamReport.outcome() == Outcome.RELEASED_WITH_RESET

@@ -7,7 +7,7 @@ import java.net.SocketAddress;
 public interface RelayListener {
     RelayListener NONE = new RelayListener() {};
 
-    /** A session ended: both legs are closed. */
+    /** A relayed session ended: both legs are closed. Not called when the upstream never connected. */
     default void relayed(RelayReport report) {}
 
     /** The upstream could not be reached; the client was reset. */

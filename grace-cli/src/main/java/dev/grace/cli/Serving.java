@@ -1,0 +1,80 @@
+package dev.grace.cli;
+
+import dev.grace.CloseReport;
+import dev.grace.Connection;
+import dev.grace.server.DrainReport;
+import dev.grace.server.Protocol;
+import dev.grace.server.Server;
+import dev.grace.server.ServerListener;
+import dev.grace.server.ServerOptions;
+import java.io.IOException;
+import java.io.PrintWriter;
+
+/**
+ * What {@code grace server} and {@code grace proxy} share: the admin endpoint, the
+ * {@code listening on} line, signals that drain (a second one aborts), the {@code drained:} line.
+ */
+final class Serving {
+    private Serving() {}
+
+    /**
+     * Serves until a signal has drained the server; returns the exit code.
+     *
+     * @param outcomeLines one {@code closed ...} line per connection (the proxy prints its own lines)
+     */
+    static int serve(String command, PrintWriter out, PrintWriter err, ServerOptions options, Protocol protocol,
+            Integer adminPort, boolean outcomeLines) {
+        ServerMetrics metrics = new ServerMetrics();
+        Server[] started = new Server[1];
+        AdminEndpoint admin = null;
+        try {
+            if (adminPort != null) {
+                admin = AdminEndpoint.start(options.bindHost(), adminPort, metrics::scrape,
+                        () -> started[0] != null && started[0].isReady());
+                out.println("admin on " + Values.format(admin.address()));
+            }
+            started[0] = Server.start(options, protocol, listener(metrics, err, outcomeLines));
+        } catch (IOException e) {
+            err.println(command + ": " + e.getMessage());
+            if (admin != null) {
+                admin.close();
+            }
+            return ExitCode.IO_FAILURE;
+        }
+        Server server = started[0];
+        StopSignals<DrainReport> signals = StopSignals.install(server::stop);
+        out.println("listening on " + Values.format(server.localAddress()));
+        out.flush();
+
+        DrainReport report = signals.awaitStop();
+        err.println(Lines.drained(report));
+        err.flush();
+        if (admin != null) {
+            admin.close();
+        }
+        return ExitCode.OK;
+    }
+
+    /** Metrics for the admin endpoint and, when asked, one outcome line per connection. */
+    private static ServerListener listener(ServerMetrics metrics, PrintWriter err, boolean outcomeLines) {
+        return new ServerListener() {
+            @Override
+            public void accepted(Connection connection) {
+                metrics.accepted(connection);
+            }
+
+            @Override
+            public void closed(Connection connection, CloseReport report) {
+                metrics.closed(connection, report);
+                if (outcomeLines) {
+                    err.println(Lines.closed(report));
+                }
+            }
+
+            @Override
+            public void readinessChanged(boolean ready) {
+                metrics.readinessChanged(ready);
+            }
+        };
+    }
+}
