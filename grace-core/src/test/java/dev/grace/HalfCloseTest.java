@@ -66,4 +66,50 @@ class HalfCloseTest {
             assertThat(report.firstCloser()).isEqualTo(Side.PEER);
         }
     }
+
+    /**
+     * After the peer's FIN, Netty 4.2's epoll transport drops the socket from epoll when nothing
+     * else is of interest, and then fails the next write that has to wait for buffer space (see
+     * EpollRegistrationRepair): the stream was cut and ended with a FIN.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void afterThePeersFinWeCanStillSendMoreThanTheBuffersHold(Transport transport) throws Exception {
+        Protocols.Sink sink = Protocols.sink();
+        byte[] chunk = new byte[64 * 1024];
+        new java.util.Random(12).nextBytes(chunk);
+        int chunks = 256;
+        try (TestServer server = TestServer.start(transport, sink);
+                Peer peer = Peer.connect(server.address())) {
+            Connection connection = server.recorder.nextAccepted();
+            peer.halfClose();
+            sink.awaitPeerFin();
+            // One chunk at a time, each after the previous reached the kernel, while the peer is
+            // not reading yet: the socket fills, and every later write waits for EPOLLOUT.
+            java.util.concurrent.CompletableFuture<Void> sent = new java.util.concurrent.CompletableFuture<>();
+            Runnable[] next = new Runnable[1];
+            int[] written = {0};
+            next[0] = () -> connection.channel().writeAndFlush(Unpooled.wrappedBuffer(chunk)).addListener(f -> {
+                if (!f.isSuccess()) {
+                    sent.completeExceptionally(f.cause());
+                } else if (++written[0] < chunks) {
+                    next[0].run();
+                } else {
+                    sent.complete(null);
+                }
+            });
+            connection.channel().eventLoop().execute(next[0]);
+            java.util.concurrent.CompletableFuture<Peer.ReadResult> received =
+                    java.util.concurrent.CompletableFuture.supplyAsync(peer::readToEnd);
+            sent.get(30, TimeUnit.SECONDS);
+            connection.shutdownOutput();
+            Peer.ReadResult seen = received.get(30, TimeUnit.SECONDS);
+            CloseReport report = server.recorder.nextClosed();
+
+            assertThat(seen.end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(seen.bytes()).hasSize(chunks * chunk.length);
+            assertThat(report.outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+            assertThat(report.bytesOut()).isEqualTo((long) chunks * chunk.length);
+        }
+    }
 }
