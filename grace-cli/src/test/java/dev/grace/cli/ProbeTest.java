@@ -1,0 +1,240 @@
+package dev.grace.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.grace.cli.probe.Check;
+import dev.grace.cli.probe.Check.Verdict;
+import dev.grace.cli.probe.Probe;
+import dev.grace.server.EchoProtocol;
+import dev.grace.server.Server;
+import dev.grace.server.ServerOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The probe against purpose-built servers that each misbehave in exactly one way, and against
+ * Grace's own echo server. Every server here is a plain {@link ServerSocket}, one thread per
+ * connection, closed at the end of its test.
+ */
+class ProbeTest {
+    private static final byte[] PING = "PING\r\n".getBytes(StandardCharsets.UTF_8);
+
+    /** How one connection is served. */
+    interface Behaviour {
+        void serve(Socket socket, MisbehavingServer server) throws Exception;
+    }
+
+    static final class MisbehavingServer implements AutoCloseable {
+        final ServerSocket listener = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+        private final ExecutorService threads = Executors.newCachedThreadPool();
+
+        MisbehavingServer(Behaviour behaviour) throws IOException {
+            threads.execute(() -> {
+                while (!listener.isClosed()) {
+                    try {
+                        Socket socket = listener.accept();
+                        threads.execute(() -> {
+                            try (socket) {
+                                behaviour.serve(socket, this);
+                            } catch (Exception e) {
+                                // The probe resets connections on purpose.
+                            }
+                        });
+                    } catch (IOException closed) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        InetSocketAddress address() {
+            return (InetSocketAddress) listener.getLocalSocketAddress();
+        }
+
+        @Override
+        public void close() throws Exception {
+            listener.close();
+            threads.shutdownNow();
+            threads.awaitTermination(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Reads one chunk (the request, or the start of it), at most 1 KiB. */
+    private static int readRequest(Socket socket) throws IOException {
+        return socket.getInputStream().read(new byte[1024]);
+    }
+
+    private static void answer(Socket socket, String text) throws IOException {
+        socket.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+        socket.getOutputStream().flush();
+    }
+
+    /** Reads until EOF (a polite server after its answer), discarding. */
+    private static void drain(Socket socket) throws IOException {
+        InputStream in = socket.getInputStream();
+        byte[] buffer = new byte[16 * 1024];
+        while (in.read(buffer) != -1) {
+            // discard
+        }
+    }
+
+    private static java.util.Map<String, Check> probe(InetSocketAddress target) throws Exception {
+        List<Check> checks = new Probe(target, PING, null, Duration.ofSeconds(2), Duration.ofMillis(800)).run();
+        assertThat(checks).extracting(Check::name).containsExactly(
+                "baseline", "half-close", "unread-input", "reset-recovery", "concurrent-half-close", "abort-during-response", "idle");
+        return checks.stream().collect(Collectors.toMap(Check::name, Function.identity()));
+    }
+
+    @Test
+    void plainCloseWithUnreadInputIsAFailBecauseOfTheReset() throws Exception {
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            readRequest(socket);
+            answer(socket, "+PONG\r\n");
+            // close() with whatever else the client sent still unread: RST.
+        })) {
+            var checks = probe(server.address());
+
+            assertThat(checks.get("unread-input").verdict()).isEqualTo(Verdict.FAIL);
+            assertThat(checks.get("unread-input").evidence()).contains("RST").contains("on loopback the kernel keeps data readable");
+            assertThat(checks.get("half-close").verdict()).isEqualTo(Verdict.PASS);
+        }
+    }
+
+    @Test
+    void finThenResetWithinMillisecondsIsSeenAsAReset() throws Exception {
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            readRequest(socket);
+            answer(socket, "+PONG\r\n");
+            socket.shutdownOutput();
+            Thread.sleep(2);
+            // close() with unread input right after the FIN: a plain read sees only the FIN.
+        })) {
+            var checks = probe(server.address());
+
+            assertThat(checks.get("unread-input").verdict()).isEqualTo(Verdict.FAIL);
+            assertThat(checks.get("unread-input").evidence()).contains("then FIN, then RST");
+        }
+    }
+
+    @Test
+    void aServerThatDiesOnAResetFailsResetRecovery() throws Exception {
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            try {
+                readRequest(socket);
+                answer(socket, "+PONG\r\n");
+                drain(socket);
+            } catch (SocketException reset) {
+                s.listener.close();
+            }
+        })) {
+            var checks = probe(server.address());
+
+            assertThat(checks.get("reset-recovery").verdict()).isEqualTo(Verdict.FAIL);
+            assertThat(checks.get("baseline").evidence()).contains("+PONG");
+        }
+    }
+
+    @Test
+    void idleConnectionsClosedWithResetAreAWarning() throws Exception {
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            socket.setSoTimeout(300);
+            try {
+                readRequest(socket);
+                answer(socket, "+PONG\r\n");
+                drain(socket);
+            } catch (java.net.SocketTimeoutException idle) {
+                socket.setSoLinger(true, 0);
+            }
+        })) {
+            var checks = probe(server.address());
+
+            assertThat(checks.get("idle").verdict()).isEqualTo(Verdict.WARN);
+            assertThat(checks.get("idle").evidence()).contains("RST");
+        }
+    }
+
+    @Test
+    void anErrorAnswerShowsInTheBaselineAndIsNeverAPass() throws Exception {
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            readRequest(socket);
+            answer(socket, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            socket.shutdownOutput();
+            drain(socket);
+        })) {
+            var checks = probe(server.address());
+
+            assertThat(checks.get("baseline").verdict()).isEqualTo(Verdict.INFO);
+            assertThat(checks.get("baseline").evidence()).contains("HTTP/1.1 400 Bad Request");
+        }
+    }
+
+    @Test
+    void finWithoutAnyAnswerIsAWarningAfterOurHalfClose() throws Exception {
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            readRequest(socket);
+            socket.shutdownOutput();
+            drain(socket);
+        })) {
+            var checks = probe(server.address());
+
+            assertThat(checks.get("baseline").evidence()).contains("0 bytes then FIN");
+            assertThat(checks.get("half-close").verdict()).isEqualTo(Verdict.WARN);
+        }
+    }
+
+    @Test
+    void graceServerHasNoFailAndNoWarning() throws Exception {
+        Server grace = Server.start(ServerOptions.defaults().withIoThreads(1), new EchoProtocol());
+        try {
+            var checks = probe(grace.localAddress());
+
+            assertThat(checks.values()).allMatch(check -> check.verdict() == Verdict.PASS || check.verdict() == Verdict.INFO,
+                    "no FAIL, no WARN: " + checks.values());
+            assertThat(checks.get("half-close").verdict()).isEqualTo(Verdict.PASS);
+            assertThat(checks.get("concurrent-half-close").verdict()).isEqualTo(Verdict.PASS);
+        } finally {
+            grace.close();
+        }
+    }
+
+    @Test
+    void refusedTargetExitsOneAndJsonCarriesEveryCheck() throws Exception {
+        int port;
+        try (ServerSocket closedAgain = new ServerSocket(0)) {
+            port = closedAgain.getLocalPort();
+        }
+        CommandLineTest.Run refused = CommandLineTest.run("probe", "127.0.0.1:" + port);
+        assertThat(refused.exitCode()).isEqualTo(ExitCode.IO_FAILURE);
+        assertThat(refused.err().strip()).isEqualTo("probe: cannot connect to 127.0.0.1:" + port + ": Connection refused");
+
+        Server grace = Server.start(ServerOptions.defaults().withIoThreads(1), new EchoProtocol());
+        try {
+            StringWriter out = new StringWriter();
+            int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(new StringWriter(), true))
+                    .execute("probe", "127.0.0.1:" + grace.localAddress().getPort(), "--json", "--idle-wait", "500ms", "--timeout", "2s");
+            assertThat(code).isZero();
+            assertThat(out.toString().strip())
+                    .startsWith("{\"target\": \"127.0.0.1:" + grace.localAddress().getPort() + "\", \"checks\": [{\"name\": \"baseline\"")
+                    .contains("{\"name\": \"idle\", \"verdict\": \"INFO\"")
+                    .endsWith("}]}");
+        } finally {
+            grace.close();
+        }
+    }
+}
