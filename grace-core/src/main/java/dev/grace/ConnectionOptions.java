@@ -16,8 +16,9 @@ import java.util.Objects;
  * @param confirmDelivery   make graceful close wait until the peer acknowledged every byte and
  *                          our FIN (epoll; on NIO the report says {@link Delivery#FLUSHED_TO_KERNEL})
  * @param releaseWithReset  when the peer's FIN came first, answer it with RST instead of FIN once
- *                          every byte we sent is acknowledged (epoll; flushed to the kernel on
- *                          NIO), so neither side keeps TIME_WAIT ({@link Outcome#RELEASED_WITH_RESET}):
+ *                          the kernel's send queue is empty, every byte acknowledged (epoll on
+ *                          Linux, read from /proc/net/tcp; elsewhere the usual FIN), so neither
+ *                          side keeps TIME_WAIT ({@link Outcome#RELEASED_WITH_RESET}):
  *                          for a proxy's upstream sockets under heavy churn. When our FIN goes
  *                          first this changes nothing: the kernel enters TIME_WAIT the moment the
  *                          peer's FIN arrives, before any close()

@@ -188,13 +188,13 @@ final class ClientCommand implements Callable<Integer> {
     }
 
     private int exitCode(CloseReport report, PrintWriter err) {
-        if (timedOut) {
-            err.println("client: timeout: nothing sent or received for " + Values.format(timeout));
-            return ExitCode.TIMEOUT;
-        }
         // Once the server's FIN was read, its stream is complete whatever followed.
         if (peerFinSeen || report.outcome() == Outcome.FIN_BOTH_WAYS) {
             return ExitCode.OK;
+        }
+        if (timedOut) {
+            err.println("client: timeout: nothing sent or received for " + Values.format(timeout));
+            return ExitCode.TIMEOUT;
         }
         if (close == ClientClose.ABORT && report.outcome() == Outcome.ABORTED) {
             return ExitCode.OK;

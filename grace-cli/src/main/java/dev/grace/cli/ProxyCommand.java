@@ -53,10 +53,6 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Bound on connecting to the upstream; the client is reset when it passes (default: ${DEFAULT-VALUE}).")
     Duration connectTimeout;
 
-    @Option(names = "--idle-timeout", defaultValue = "off", converter = Values.DurationOrOff.class, paramLabel = "DURATION",
-            description = "Close a session gracefully after this long without traffic; off: never (default: ${DEFAULT-VALUE}).")
-    Duration idleTimeout;
-
     @Option(names = "--close-timeout", defaultValue = "10s", paramLabel = "DURATION",
             description = "Bound on every lingering close outside a drain (default: ${DEFAULT-VALUE}).")
     Duration closeTimeout;
@@ -91,7 +87,7 @@ final class ProxyCommand implements Callable<Integer> {
         try {
             chosen = Transport.parse(transport);
             relay = new RelayOptions(maxBuffer, finTimeout, connectTimeout, upstreamRelease);
-            connection = ConnectionOptions.defaults().withCloseTimeout(closeTimeout).withIdleTimeout(idleTimeout);
+            connection = ConnectionOptions.defaults().withCloseTimeout(closeTimeout);
         } catch (IllegalArgumentException e) {
             err.println("proxy: " + e.getMessage());
             return ExitCode.USAGE;

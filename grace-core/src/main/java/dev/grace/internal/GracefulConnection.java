@@ -83,6 +83,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     private CloseMode closingMode;
     private boolean socketClosing;
     private boolean releasedWithReset;
+    private boolean releaseRefused;
     private boolean shuttingOutput;
     private boolean repairQueued;
     private Side firstCloser = Side.NONE;
@@ -491,7 +492,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             whenFlushed(this::sendFin);
             return;
         }
-        if (options.releaseWithReset() && inputShut) {
+        if (options.releaseWithReset() && inputShut && !releaseRefused) {
             releaseWithReset();
             return;
         }
@@ -558,13 +559,21 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
 
     /**
      * The peer finished first and we have nothing more to send: RST instead of FIN, once the
-     * peer acknowledged every byte (epoll), so no TIME_WAIT is left on either side.
+     * peer acknowledged every byte, so no TIME_WAIT is left on either side. Only where the
+     * kernel's send queue can be read (epoll on Linux); elsewhere, and whenever it cannot be
+     * told, the usual FIN.
      */
     private void releaseWithReset() {
         if (socketClosing || state == ConnectionState.CLOSED) {
             return;
         }
-        if (tcpInfo != null && tcpInfo.unackedSegments() > 0) {
+        long unacknowledged = tcpInfo == null ? -1 : KernelSendQueue.unacknowledgedBytes(localAddress, remoteAddress);
+        if (unacknowledged < 0) {
+            releaseRefused = true;
+            sendFin();
+            return;
+        }
+        if (unacknowledged > 0) {
             if (deadlineTimer == null) {
                 armDeadline(System.nanoTime() + options.closeTimeout().toNanos());
             }
@@ -753,13 +762,23 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         }
     }
 
+    /**
+     * How long nothing moved on this connection: neither through Grace nor, where the transport
+     * can tell (epoll), in the kernel, which keeps delivering bytes Grace handed it long ago.
+     */
+    public long idleNanos() {
+        long idle = System.nanoTime() - lastActivityNanos;
+        long kernelIdleMillis = tcpInfo == null ? -1 : tcpInfo.idleMillis();
+        return kernelIdleMillis < 0 ? idle : Math.min(idle, TimeUnit.MILLISECONDS.toNanos(kernelIdleMillis));
+    }
+
     private void inactivityTimerFired() {
         inactivityTimer = null;
         long limit = inactivityLimitNanos();
         if (limit == 0 || socketClosing) {
             return;
         }
-        long idle = System.nanoTime() - lastActivityNanos;
+        long idle = idleNanos();
         if (idle < limit) {
             inactivityTimer = channel.eventLoop().schedule(this::inactivityTimerFired, limit - idle, TimeUnit.NANOSECONDS);
         } else if (state == ConnectionState.OPEN) {

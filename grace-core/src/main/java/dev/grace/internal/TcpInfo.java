@@ -45,6 +45,14 @@ final class TcpInfo {
         return refresh() ? info.unacked() : -1;
     }
 
+    /** Milliseconds since the kernel last sent data, received data or received an ACK, or -1. */
+    long idleMillis() {
+        if (!refresh()) {
+            return -1;
+        }
+        return Math.min(info.lastDataSent(), Math.min(info.lastDataRecv(), info.lastAckRecv()));
+    }
+
     /** After our FIN: whether the peer acknowledged it (and so every byte before it). */
     boolean finAcknowledged() {
         int state = state();

@@ -8,48 +8,44 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
 
 /**
- * One direction of a relay, installed on its source channel after Grace. One read at a time:
- * the next read is requested only once the previous chunk reached the target's kernel, so at
- * most one read buffer (capped at the relay's max buffer) is ever in flight. The source's FIN
- * becomes a half-close of the target, which Grace sends only after that chunk is flushed.
+ * One direction of a relay, installed on its source channel after Grace. At most one chunk of
+ * at most the relay's max buffer is in flight toward the target; the next read is requested only
+ * once it reached the target's kernel. The source's FIN becomes a half-close of the target once
+ * everything read before it was written.
  *
- * <p>Installed as soon as the source exists, before the target may be connected: epoll reads a
- * peer's data and FIN on RDHUP even with auto-read off, so what arrives early is held (one read
- * buffer at most) and handed over when the target is ready. Runs on the session's event loop.
+ * <p>Reads can arrive when none was asked for: before the target is connected, and on epoll
+ * after the peer's FIN (Netty then reads to the end of the stream whatever auto-read says).
+ * Those are held in order and relayed one chunk at a time; what they can add is bounded by the
+ * kernel's receive window. Runs on the session's event loop.
  */
 final class Direction extends ChannelInboundHandlerAdapter {
     final Leg sourceLeg;
     private final Connection source;
     private final Relay relay;
+    private final int maxChunkBytes;
+    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private Connection target;
-    private ByteBuf early;
     private boolean sourceEnded;
+    private boolean finRequested;
     private long bytes;
     private long inFlight;
     private long maxInFlight;
     private boolean finCarried;
 
-    Direction(Leg sourceLeg, Connection source, Relay relay) {
+    Direction(Leg sourceLeg, Connection source, Relay relay, int maxChunkBytes) {
         this.sourceLeg = sourceLeg;
         this.source = source;
         this.relay = relay;
+        this.maxChunkBytes = maxChunkBytes;
     }
 
-    /** The target is connected: hand over what arrived early, then relay. */
+    /** The target is connected: relay what was held, then read on. */
     void start(Connection target) {
         this.target = target;
-        if (early != null) {
-            ByteBuf held = early;
-            early = null;
-            relay(held);
-        } else if (!sourceEnded) {
-            source.channel().read();
-        }
-        if (sourceEnded) {
-            carryFin();
-        }
+        next();
     }
 
     @Override
@@ -58,25 +54,9 @@ final class Direction extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (target == null) {
-            early = early == null ? buf : ctx.alloc().compositeBuffer().addComponents(true, early, buf);
-            return;
-        }
-        relay(buf);
-    }
-
-    private void relay(ByteBuf buf) {
-        long n = buf.readableBytes();
-        bytes += n;
-        inFlight += n;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        target.channel().writeAndFlush(buf).addListener((ChannelFuture write) -> {
-            inFlight -= n;
-            if (write.isSuccess() && !sourceEnded) {
-                source.channel().read();
-            }
-            // A failed write ends the target leg (Grace reports why), and the relay resets the source.
-        });
+        relay.progress();
+        held.add(buf);
+        next();
     }
 
     @Override
@@ -84,23 +64,50 @@ final class Direction extends ChannelInboundHandlerAdapter {
         if (event instanceof ChannelInputShutdownEvent) {
             sourceEnded = true;
             relay.directionEnded(this);
-            if (target != null) {
-                carryFin();
-            }
+            next();
         }
         ctx.fireUserEventTriggered(event);
     }
 
-    /** Grace sends the FIN only once what is in flight reached the kernel. */
-    private void carryFin() {
-        target.shutdownOutput().thenRun(() -> finCarried = true);
+    /** Writes the next held chunk if nothing is in flight; else carries the FIN; else reads. */
+    private void next() {
+        if (target == null || inFlight > 0) {
+            return;
+        }
+        ByteBuf head = held.peek();
+        if (head != null) {
+            ByteBuf chunk = head.readableBytes() <= maxChunkBytes ? held.poll() : head.readRetainedSlice(maxChunkBytes);
+            write(chunk);
+        } else if (sourceEnded) {
+            if (!finRequested) {
+                finRequested = true;
+                // Grace sends the FIN only once what is in flight reached the kernel.
+                target.shutdownOutput().thenRun(() -> finCarried = true);
+            }
+        } else {
+            source.channel().read();
+        }
+    }
+
+    private void write(ByteBuf chunk) {
+        long n = chunk.readableBytes();
+        bytes += n;
+        inFlight = n;
+        maxInFlight = Math.max(maxInFlight, n);
+        target.channel().writeAndFlush(chunk).addListener((ChannelFuture write) -> {
+            inFlight = 0;
+            relay.progress();
+            if (write.isSuccess()) {
+                next();
+            }
+            // A failed write ends the target leg (Grace reports why), and the relay resets the source.
+        });
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (early != null) {
-            early.release();
-            early = null;
+        for (ByteBuf buf; (buf = held.poll()) != null; ) {
+            buf.release();
         }
     }
 

@@ -3,6 +3,9 @@ package dev.grace.relay;
 import dev.grace.CloseReport;
 import dev.grace.Connection;
 import dev.grace.Outcome;
+import dev.grace.internal.GracefulConnection;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import dev.grace.relay.RelayReport.DirectionEnd;
 import dev.grace.relay.RelayReport.Leg;
 import java.time.Duration;
@@ -20,7 +23,10 @@ public final class Relay {
 
     private final Connection client;
     private final RelayListener listener;
+    private final RelayOptions options;
     private final long startNanos;
+    private long lastProgressNanos;
+    private ScheduledFuture<?> finTimer;
     private final Direction toUpstream;
     private Direction toClient;
     private Connection upstream;
@@ -30,19 +36,21 @@ public final class Relay {
     private CloseReport clientReport;
     private CloseReport upstreamReport;
 
-    private Relay(Connection client, RelayListener listener, long startNanos) {
+    private Relay(Connection client, RelayListener listener, RelayOptions options, long startNanos) {
         this.client = client;
         this.listener = listener;
+        this.options = options;
         this.startNanos = startNanos;
-        this.toUpstream = new Direction(Leg.CLIENT, client, this);
+        this.lastProgressNanos = startNanos;
+        this.toUpstream = new Direction(Leg.CLIENT, client, this, options.maxBufferBytes());
     }
 
     /**
      * The first step, as soon as the client is accepted (auto-read off): from now on what the
      * client sends is held for the upstream. Call on the client's event loop.
      */
-    public static Relay accept(Connection client, RelayListener listener) {
-        Relay relay = new Relay(client, listener, System.nanoTime());
+    public static Relay accept(Connection client, RelayListener listener, RelayOptions options) {
+        Relay relay = new Relay(client, listener, options, System.nanoTime());
         client.channel().pipeline().addLast("relay", relay.toUpstream);
         client.closeFuture().whenComplete((report, failure) -> relay.legClosed(Leg.CLIENT, report));
         return relay;
@@ -54,7 +62,7 @@ public final class Relay {
             throw new IllegalStateException("a relay's legs must share one event loop");
         }
         this.upstream = upstreamLeg;
-        this.toClient = new Direction(Leg.UPSTREAM, upstreamLeg, this);
+        this.toClient = new Direction(Leg.UPSTREAM, upstreamLeg, this, options.maxBufferBytes());
         upstreamLeg.channel().pipeline().addLast("relay", toClient);
         upstreamLeg.closeFuture().whenComplete((report, failure) -> legClosed(Leg.UPSTREAM, report));
     }
@@ -72,6 +80,10 @@ public final class Relay {
 
     /** The upstream could not be reached: reset the client. */
     public void upstreamFailed(java.net.SocketAddress target, Throwable cause) {
+        if (clientReport != null) {
+            // The client went first and its end aborted the connect: not the upstream's fault.
+            return;
+        }
         failedToConnect = true;
         try {
             listener.upstreamFailed(client, target, cause);
@@ -84,19 +96,57 @@ public final class Relay {
      * Relays between two connected legs on one event loop, both with auto-read off: the three
      * steps at once. Call on that event loop.
      */
-    public static Relay start(Connection client, Connection upstream, RelayListener listener) {
+    public static Relay start(Connection client, Connection upstream, RelayListener listener, RelayOptions options) {
         if (!client.channel().eventLoop().inEventLoop()) {
             throw new IllegalStateException("start a relay on its event loop");
         }
-        Relay relay = accept(client, listener);
+        Relay relay = accept(client, listener, options);
         relay.upstreamCreated(upstream);
         relay.upstreamConnected();
         return relay;
     }
 
+    /** A byte moved one way or the other. */
+    void progress() {
+        lastProgressNanos = System.nanoTime();
+    }
+
     void directionEnded(Direction direction) {
         if (firstFinished == Leg.NONE) {
             firstFinished = direction.sourceLeg;
+        }
+        if (finTimer == null) {
+            progress();
+            finTimer = client.channel().eventLoop().schedule(this::finTimerFired, options.finTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * Once a direction finished, the session as a whole must make progress within the fin
+     * timeout: a byte relayed either way, or (epoll) the kernel still delivering on either leg.
+     */
+    private void finTimerFired() {
+        if (clientReport != null && upstreamReport != null) {
+            return;
+        }
+        long idle = System.nanoTime() - lastProgressNanos;
+        for (Connection leg : new Connection[] {client, upstream}) {
+            if (leg instanceof GracefulConnection graceful && leg.state() != dev.grace.ConnectionState.CLOSED) {
+                idle = Math.min(idle, graceful.idleNanos());
+            }
+        }
+        long limit = options.finTimeout().toNanos();
+        if (idle < limit) {
+            finTimer = client.channel().eventLoop().schedule(this::finTimerFired, limit - idle, TimeUnit.NANOSECONDS);
+            return;
+        }
+        log.debug("relay made no progress for {} ms after a FIN: aborting both legs", TimeUnit.NANOSECONDS.toMillis(idle));
+        for (Connection leg : new Connection[] {client, upstream}) {
+            if (leg instanceof GracefulConnection graceful) {
+                graceful.abortAtDeadline();
+            } else if (leg != null) {
+                leg.abort();
+            }
         }
     }
 
@@ -118,6 +168,9 @@ public final class Relay {
             }
         }
         // A session whose upstream never connected was reported through upstreamFailed.
+        if (clientReport != null && upstreamReport != null && finTimer != null) {
+            finTimer.cancel(false);
+        }
         if (clientReport != null && upstreamReport != null && !failedToConnect) {
             RelayReport relayed = new RelayReport(
                     clientReport, upstreamReport, firstFinished,

@@ -39,14 +39,20 @@ public final class RelayProtocol implements Protocol {
     public RelayProtocol(InetSocketAddress target, RelayOptions options, ConnectionOptions upstreamOptions, RelayListener listener) {
         this.target = target;
         this.options = options;
-        this.upstreamOptions = upstreamOptions.withHalfClosedTimeout(options.finTimeout())
+        this.upstreamOptions = upstreamOptions.withHalfClosedTimeout(LEGS_HALF_CLOSED_TIMEOUT)
                 .withReleaseWithReset(options.upstreamRelease() == RelayOptions.UpstreamRelease.RESET);
         this.listener = listener;
     }
 
-    /** The connection options a proxy's client legs need: the relay's fin timeout bounds their half-closed states. */
+    /**
+     * A leg on its own may sit half-closed while the session progresses on the other leg; the
+     * relay's fin timer, which watches both, bounds those states instead.
+     */
+    static final java.time.Duration LEGS_HALF_CLOSED_TIMEOUT = java.time.Duration.ofDays(365);
+
+    /** The connection options a proxy's client legs need: the relay's fin timer bounds their half-closed states. */
     public static ConnectionOptions clientOptions(ConnectionOptions base, RelayOptions options) {
-        return base.withHalfClosedTimeout(options.finTimeout());
+        return base.withHalfClosedTimeout(LEGS_HALF_CLOSED_TIMEOUT);
     }
 
     @Override
@@ -55,7 +61,7 @@ public final class RelayProtocol implements Protocol {
         Channel clientChannel = client.channel();
         clientChannel.config().setAutoRead(false);
         clientChannel.config().setRecvByteBufAllocator(readBuffers());
-        Relay relay = Relay.accept(client, listener);
+        Relay relay = Relay.accept(client, listener, options);
         ChannelFuture connect = new Bootstrap()
                 .group(clientChannel.eventLoop())
                 .channel(Transport.of(clientChannel).channelClass())

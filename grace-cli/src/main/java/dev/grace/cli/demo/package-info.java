@@ -1,0 +1,7 @@
+/**
+ * {@code grace demo}: the socket-shutdown scenarios of the classic literature, run on real
+ * loopback sockets against an in-process Grace server. A {@link dev.grace.cli.demo.Timeline}
+ * records what each side did and what the other side observed, as it happened;
+ * {@link dev.grace.cli.demo.TextReport} and {@link dev.grace.cli.demo.HtmlReport} only render it.
+ */
+package dev.grace.cli.demo;
