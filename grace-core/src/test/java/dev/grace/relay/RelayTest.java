@@ -376,8 +376,11 @@ class RelayTest {
                 try (Socket socket = small.accept()) {
                     socket.getOutputStream().write("hi".getBytes());
                     socket.shutdownOutput();
-                    // Not reading: the proxy's bytes pile up behind a closed window.
+                    // Not reading for a second after the client finished: the proxy's bytes pile up
+                    // behind a closed window while it decides how to release (the pause is the
+                    // misbehaviour under test, not synchronisation).
                     assertThat(clientDone.await(15, TimeUnit.SECONDS)).isTrue();
+                    Thread.sleep(1_000);
                     java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
                     try {
                         socket.getInputStream().transferTo(got);
