@@ -5,6 +5,7 @@ import dev.grace.ConnectionListener;
 import dev.grace.ConnectionOptions;
 import dev.grace.Grace;
 import dev.grace.Transport;
+import dev.grace.internal.GracefulConnection;
 import dev.grace.server.Protocol;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
@@ -31,6 +32,7 @@ public final class RelayProtocol implements Protocol {
     private final ConnectionOptions upstreamOptions;
     private final RelayListener listener;
     private final Set<Channel> openUpstreams = ConcurrentHashMap.newKeySet();
+    private final Set<Connection> openUpstreamLegs = ConcurrentHashMap.newKeySet();
 
     /**
      * @param upstreamOptions Grace's limits for the upstream legs; the relay applies its fin
@@ -75,7 +77,10 @@ public final class RelayProtocol implements Protocol {
                     protected void initChannel(Channel channel) {
                         openUpstreams.add(channel);
                         channel.closeFuture().addListener(f -> openUpstreams.remove(channel));
-                        relay.upstreamCreated(Grace.install(channel, upstreamOptions, ConnectionListener.NONE));
+                        Connection upstream = Grace.install(channel, upstreamOptions, ConnectionListener.NONE);
+                        openUpstreamLegs.add(upstream);
+                        upstream.closeFuture().whenComplete((report, failure) -> openUpstreamLegs.remove(upstream));
+                        relay.upstreamCreated(upstream);
                     }
                 })
                 .connect(target);
@@ -102,6 +107,17 @@ public final class RelayProtocol implements Protocol {
             return closed;
         }).toList();
         return CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new));
+    }
+
+    @Override
+    public void abortOwnConnections() {
+        for (Connection upstream : openUpstreamLegs) {
+            if (upstream instanceof GracefulConnection graceful) {
+                graceful.abortAtDeadline();
+            } else {
+                upstream.abort();
+            }
+        }
     }
 
     @Override

@@ -127,11 +127,7 @@ final class Drain {
                 log.warn("{} connections still open {} s after being aborted", stillOpen.get(), ABORT_WAIT_SECONDS);
             }
         }
-        try {
-            server.protocol().ownConnectionsClosed().get(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            log.warn("connections opened by {} still open {} s after the drain", server.protocol(), ABORT_WAIT_SECONDS);
-        }
+        awaitOwnConnections();
         Map<Outcome, Integer> counts = new EnumMap<>(Outcome.class);
         for (Outcome outcome : Outcome.values()) {
             counts.put(outcome, outcomeCounts.get(outcome.ordinal()));
@@ -177,6 +173,25 @@ final class Drain {
             loop.schedule(closeWhenIdle, delayNanos, TimeUnit.NANOSECONDS);
         } else {
             loop.execute(closeWhenIdle);
+        }
+    }
+
+    /** The protocol's own connections (a relay's upstream legs) get until the deadline too, then RST. */
+    private void awaitOwnConnections() throws InterruptedException {
+        CompletableFuture<Void> own = server.protocol().ownConnectionsClosed();
+        try {
+            CompletableFuture.anyOf(own, forced).get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // Deadline.
+        }
+        if (own.isDone()) {
+            return;
+        }
+        server.protocol().abortOwnConnections();
+        try {
+            server.protocol().ownConnectionsClosed().get(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("connections opened by {} still open {} s after being aborted", server.protocol(), ABORT_WAIT_SECONDS);
         }
     }
 

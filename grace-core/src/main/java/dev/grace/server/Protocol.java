@@ -28,4 +28,11 @@ public interface Protocol {
     default CompletableFuture<Void> ownConnectionsClosed() {
         return CompletableFuture.completedFuture(null);
     }
+
+    /**
+     * The drain's deadline passed (or a second stop came) while connections the protocol
+     * opened itself are still open: abort them, so nothing is closed underneath them with a
+     * plain FIN when the event loops shut down.
+     */
+    default void abortOwnConnections() {}
 }

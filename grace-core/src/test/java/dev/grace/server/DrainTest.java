@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.grace.Connection;
+import dev.grace.Grace;
 import dev.grace.Outcome;
 import dev.grace.Transport;
 import dev.grace.testing.FdLeakCheck;
@@ -278,5 +279,77 @@ class DrainTest {
             assertThat(report.count(Outcome.FIN_BOTH_WAYS)).isEqualTo(20);
             assertThatThrownBy(() -> Peer.connect(server.address())).isInstanceOf(ConnectException.class);
         }
+    }
+
+    /** A protocol that opens a connection of its own per client, to a backend that stays silent. */
+    private static final class OpensItsOwn implements Protocol {
+        private final InetSocketAddress backend;
+        private final java.util.Set<dev.grace.Connection> own = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        OpensItsOwn(InetSocketAddress backend) {
+            this.backend = backend;
+        }
+
+        @Override
+        public void connectionOpened(Connection client) {
+            client.channel().pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                @Override
+                public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object event) {
+                    if (event instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                        client.shutdownOutput();
+                    }
+                    ctx.fireUserEventTriggered(event);
+                }
+            });
+            new io.netty.bootstrap.Bootstrap().group(client.channel().eventLoop())
+                    .channel(Transport.of(client.channel()).channelClass())
+                    .handler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                        @Override
+                        protected void initChannel(io.netty.channel.Channel channel) {
+                            Connection connection = Grace.install(channel);
+                            own.add(connection);
+                            connection.closeFuture().whenComplete((r, e) -> own.remove(connection));
+                        }
+                    })
+                    .connect(backend);
+        }
+
+        @Override
+        public CompletableFuture<Void> ownConnectionsClosed() {
+            return CompletableFuture.allOf(own.stream().map(Connection::closeFuture).toArray(CompletableFuture[]::new));
+        }
+
+        @Override
+        public void abortOwnConnections() {
+            own.forEach(Connection::abort);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void connectionsAProtocolOpenedItselfAreResetAtTheDeadlineNotClosedUnderneath(Transport transport) throws Exception {
+        try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            ServerOptions options = ServerOptions.defaults().withTransport(transport).withIoThreads(1)
+                    .withDrainTimeout(Duration.ofMillis(300));
+            try (TestServer server = TestServer.start(options, new OpensItsOwn((InetSocketAddress) backend.getLocalSocketAddress()), new Recorder());
+                    java.net.Socket silentEnd = acceptAfter(backend, server)) {
+                silentEnd.setSoTimeout(10_000);
+                DrainReport report = server.server.stop().get(10, TimeUnit.SECONDS);
+
+                assertThat(report.connections()).as("the client left before the drain").isZero();
+                assertThatThrownBy(() -> silentEnd.getInputStream().read())
+                        .as("the protocol's own connection ends with RST, not a FIN from the event loop's shutdown")
+                        .isInstanceOf(IOException.class).hasMessage("Connection reset");
+            }
+        }
+    }
+
+    /** A client connects and leaves cleanly; the connection its arrival made the protocol open is what the backend accepts. */
+    private static java.net.Socket acceptAfter(java.net.ServerSocket backend, TestServer server) throws IOException {
+        try (Peer client = Peer.connect(server.address())) {
+            client.halfClose();
+            assertThat(client.readToEnd().end()).isEqualTo(Peer.ReadResult.End.FIN);
+        }
+        return backend.accept();
     }
 }
