@@ -40,6 +40,13 @@ public interface Connection {
     /** Abort: SO_LINGER 0 and close. RST now; unsent data is discarded; no TIME_WAIT. */
     CompletableFuture<CloseReport> abort();
 
+    /**
+     * Abort once everything written was delivered: pending writes are flushed and, where the
+     * kernel's send queue can be read (epoll on Linux), acknowledged by the peer; then RST. At
+     * {@code deadline} the RST goes regardless. On NIO it resets once the writes reached the kernel.
+     */
+    CompletableFuture<CloseReport> abortOnceDelivered(Duration deadline);
+
     /** Ends the connection the given way; {@code deadline} is ignored for {@link CloseMode#ABORT}. */
     default CompletableFuture<CloseReport> close(CloseMode mode, Duration deadline) {
         return switch (mode) {

@@ -63,4 +63,28 @@ class AbortTest {
             assertThat(peer.readToEnd().end()).isEqualTo(Peer.ReadResult.End.RESET);
         }
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void abortOnceDeliveredResetsOnlyAfterThePeerHasEverything(Transport transport) throws Exception {
+        byte[] payload = new byte[2 * 1024 * 1024];
+        new java.util.Random(8).nextBytes(payload);
+        try (TestServer server = TestServer.start(transport, Protocols.sink());
+                Peer peer = Peer.connect(server.address(), 16 * 1024)) {
+            Connection connection = server.recorder.nextAccepted();
+            connection.channel().writeAndFlush(Unpooled.wrappedBuffer(payload));
+            java.util.concurrent.CompletableFuture<CloseReport> closed = connection.abortOnceDelivered(java.time.Duration.ofSeconds(10));
+            // The peer reads slowly at first: most of the payload is still on our side.
+            byte[] head = peer.readExactly(64 * 1024);
+            assertThat(closed).isNotDone();
+            Peer.ReadResult rest = peer.readToEnd();
+            CloseReport report = closed.get(10, TimeUnit.SECONDS);
+
+            assertThat(report.outcome()).isEqualTo(Outcome.ABORTED);
+            assertThat(rest.end()).isEqualTo(Peer.ReadResult.End.RESET);
+            if (transport == Transport.EPOLL) {
+                assertThat(head.length + rest.bytes().length).as("every byte arrived before the RST").isEqualTo(payload.length);
+            }
+        }
+    }
 }

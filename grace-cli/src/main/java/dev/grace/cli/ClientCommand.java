@@ -1,6 +1,5 @@
 package dev.grace.cli;
 
-import dev.grace.CloseMode;
 import dev.grace.CloseReport;
 import dev.grace.Connection;
 import dev.grace.ConnectionListener;
@@ -181,7 +180,8 @@ final class ClientCommand implements Callable<Integer> {
             return;
         }
         if (close == ClientClose.ABORT) {
-            connection.close(CloseMode.ABORT, Duration.ZERO);
+            // All of stdin first (acknowledged, where the kernel can tell), then the reset.
+            connection.abortOnceDelivered(timeout);
         } else {
             connection.shutdownOutput();
         }

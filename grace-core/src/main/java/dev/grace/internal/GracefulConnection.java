@@ -167,6 +167,30 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         return closeFuture;
     }
 
+    @Override
+    public CompletableFuture<CloseReport> abortOnceDelivered(Duration deadline) {
+        onEventLoop(() -> {
+            if (state == ConnectionState.CLOSED || socketClosing) {
+                return;
+            }
+            armDeadline(System.nanoTime() + deadline.toNanos());
+            channel.flush();
+            whenFlushed(this::abortWhenQueueEmpty);
+        });
+        return closeFuture;
+    }
+
+    private void abortWhenQueueEmpty() {
+        if (socketClosing || state == ConnectionState.CLOSED) {
+            return;
+        }
+        if (tcpInfo != null && KernelSendQueue.unacknowledgedBytes(localAddress, remoteAddress) > 0) {
+            pollFinAcknowledged(this::abortWhenQueueEmpty);
+            return;
+        }
+        abort(Outcome.ABORTED);
+    }
+
     /** Aborts because a deadline the caller owns (a drain's) passed. */
     public CompletableFuture<CloseReport> abortAtDeadline() {
         onEventLoop(() -> abort(Outcome.ABORTED_AT_DEADLINE));
