@@ -91,6 +91,11 @@ final class GraceProcess implements AutoCloseable {
         return line;
     }
 
+    /** The next stdout line already printed, or null when there is none. */
+    String nextStdoutLineOrNull() throws InterruptedException {
+        return stdout.poll(100, TimeUnit.MILLISECONDS);
+    }
+
     /** Reads the {@code listening on HOST:PORT} line and returns that address. */
     InetSocketAddress awaitListening() throws InterruptedException {
         return awaitAddressLine("listening on ");
