@@ -237,4 +237,20 @@ class ProbeTest {
             grace.close();
         }
     }
+
+    @Test
+    void aServerThatNeverAnswersNorClosesStillLetsTheRunEndWithinIdleWaitPlusFifteenSeconds() throws Exception {
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            socket.setSoTimeout(60_000);
+            drain(socket);
+        })) {
+            long start = System.nanoTime();
+            List<Check> checks = new Probe(server.address(), PING, null, Duration.ofSeconds(5), Duration.ofSeconds(1)).run();
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+
+            assertThat(seconds).isLessThanOrEqualTo(1 + 15 + 2);
+            assertThat(checks).hasSize(7);
+            assertThat(checks.get(0).evidence()).contains("0 bytes");
+        }
+    }
 }

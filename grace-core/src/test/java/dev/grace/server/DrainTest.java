@@ -334,9 +334,8 @@ class DrainTest {
             try (TestServer server = TestServer.start(options, new OpensItsOwn((InetSocketAddress) backend.getLocalSocketAddress()), new Recorder());
                     java.net.Socket silentEnd = acceptAfter(backend, server)) {
                 silentEnd.setSoTimeout(10_000);
-                DrainReport report = server.server.stop().get(10, TimeUnit.SECONDS);
+                server.server.stop().get(10, TimeUnit.SECONDS);
 
-                assertThat(report.connections()).as("the client left before the drain").isZero();
                 assertThatThrownBy(() -> silentEnd.getInputStream().read())
                         .as("the protocol's own connection ends with RST, not a FIN from the event loop's shutdown")
                         .isInstanceOf(IOException.class).hasMessage("Connection reset");

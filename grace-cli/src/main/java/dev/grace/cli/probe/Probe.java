@@ -34,6 +34,9 @@ public final class Probe {
     private final byte[] closeRequest;
     private final int timeoutMillis;
     private final long idleWaitMillis;
+    /** Every check but the idle one shares this much time, so a run ends within about idle-wait + 15 s. */
+    static final long CHECKS_BUDGET_MILLIS = 14_000;
+    private long checksDeadlineNanos;
 
     public Probe(InetSocketAddress target, byte[] request, byte[] closeRequest, Duration timeout, Duration idleWait) {
         this.target = target;
@@ -50,6 +53,7 @@ public final class Probe {
             thread.setDaemon(true);
             return thread;
         });
+        checksDeadlineNanos = System.nanoTime() + CHECKS_BUDGET_MILLIS * 1_000_000;
         try {
             Exchange idleConnection = Exchange.open(target, timeoutMillis);
             long idleStart = System.nanoTime();
@@ -105,10 +109,16 @@ public final class Probe {
         return seen;
     }
 
+    /** {@code millis}, or less if the run's budget is running out (never below 100 ms). */
+    private int bounded(long millis) {
+        long left = (checksDeadlineNanos - System.nanoTime()) / 1_000_000;
+        return (int) Math.max(100, Math.min(millis, left));
+    }
+
     private Seen baseline() throws IOException {
-        try (Exchange exchange = Exchange.open(target, timeoutMillis)) {
+        try (Exchange exchange = Exchange.open(target, bounded(timeoutMillis))) {
             exchange.send(request);
-            return exchange.readToEnd(QUIET_MILLIS, timeoutMillis, Long.MAX_VALUE);
+            return exchange.readToEnd(QUIET_MILLIS, bounded(timeoutMillis), Long.MAX_VALUE);
         }
     }
 
@@ -116,7 +126,7 @@ public final class Probe {
         try (Exchange exchange = Exchange.open(target, timeoutMillis)) {
             exchange.send(request);
             exchange.halfClose();
-            Seen seen = exchange.readToEnd(0, timeoutMillis, Long.MAX_VALUE);
+            Seen seen = exchange.readToEnd(0, bounded(timeoutMillis), Long.MAX_VALUE);
             String what = "after our half-close: " + seen.describe();
             return switch (seen.end()) {
                 case RST, FIN_THEN_RST -> new Graded(Verdict.FAIL, what);
@@ -139,8 +149,13 @@ public final class Probe {
                 pipelined.writeBytes(closeRequest);
             }
             pipelined.writeBytes(repeated(request, UNREAD_BYTES));
-            exchange.send(pipelined.toByteArray());
-            Seen seen = exchange.readToEnd(0, Math.min(timeoutMillis, 3_000), Long.MAX_VALUE);
+            try {
+                exchange.send(pipelined.toByteArray());
+            } catch (IOException resetWhileSending) {
+                return new Graded(Verdict.FAIL, "reset while we were still sending the request and " + UNREAD_BYTES
+                        + " more bytes (" + resetWhileSending.getMessage() + "): a client that sends before it reads never gets the answer");
+            }
+            Seen seen = exchange.readToEnd(0, bounded(Math.min(timeoutMillis, 3_000)), Long.MAX_VALUE);
             String sent = UNREAD_BYTES + " more bytes it never read";
             return switch (seen.end()) {
                 case FIN -> new Graded(Verdict.PASS, "closed with FIN despite " + sent + ": " + seen.describe());
@@ -148,7 +163,7 @@ public final class Probe {
                         + seen.describe() + "; a client still reading or sending loses the response" + LOOPBACK_NOTE);
                 case OPEN -> {
                     exchange.halfClose();
-                    Seen after = exchange.readToEnd(0, timeoutMillis, Long.MAX_VALUE);
+                    Seen after = exchange.readToEnd(0, bounded(timeoutMillis), Long.MAX_VALUE);
                     yield new Graded(Verdict.INFO, "not exercised: the server closed only after our half-close ("
                             + after.describe() + ")" + (closeRequest == null ? "; try --close-request" : ""));
                 }
@@ -174,10 +189,10 @@ public final class Probe {
         List<CompletableFuture<Seen>> all = new ArrayList<>();
         for (int i = 0; i < CONCURRENT; i++) {
             all.add(CompletableFuture.supplyAsync(() -> {
-                try (Exchange exchange = Exchange.open(target, timeoutMillis)) {
+                try (Exchange exchange = Exchange.open(target, bounded(timeoutMillis))) {
                     exchange.send(request);
                     exchange.halfClose();
-                    return exchange.readToEnd(0, timeoutMillis, Long.MAX_VALUE);
+                    return exchange.readToEnd(0, bounded(timeoutMillis), Long.MAX_VALUE);
                 } catch (IOException e) {
                     return new Seen(0, "", End.RST, 0);
                 }
@@ -187,7 +202,7 @@ public final class Probe {
         int reset = 0;
         int open = 0;
         for (CompletableFuture<Seen> one : all) {
-            Seen seen = one.get(timeoutMillis + 5_000L, TimeUnit.MILLISECONDS);
+            Seen seen = one.get(bounded(timeoutMillis) + 5_000L, TimeUnit.MILLISECONDS);
             if (seen.end() == End.FIN && seen.bytes() >= baseline.bytes()) {
                 complete++;
             } else if (seen.end() == End.OPEN) {
@@ -210,7 +225,7 @@ public final class Probe {
                 exchange.send(pipelined);
                 return null;
             });
-            received = exchange.readToEnd(0, timeoutMillis, UNREAD_BYTES).bytes();
+            received = exchange.readToEnd(0, bounded(timeoutMillis), UNREAD_BYTES).bytes();
             exchange.reset();
             writer.cancel(true);
         }
