@@ -34,9 +34,10 @@ public final class Peer implements AutoCloseable {
             if (receiveBufferBytes > 0) {
                 socket.setReceiveBufferSize(receiveBufferBytes);
             }
-            socket.connect(address, READ_TIMEOUT_MILLIS);
+            // Options first: a server may reset the connection the moment it is accepted.
             socket.setSoTimeout(READ_TIMEOUT_MILLIS);
             socket.setTcpNoDelay(true);
+            socket.connect(address, READ_TIMEOUT_MILLIS);
             return new Peer(socket);
         } catch (IOException e) {
             socket.close();

@@ -48,9 +48,10 @@ final class Exchange implements AutoCloseable {
     static Exchange open(InetSocketAddress target, int timeoutMillis) throws IOException {
         Socket socket = new Socket();
         try {
-            socket.connect(target, timeoutMillis);
+            // Options first: a server may reset the connection the moment it accepts it.
             socket.setTcpNoDelay(true);
             socket.setSoTimeout(READ_SLICE_MILLIS);
+            socket.connect(target, timeoutMillis);
             return new Exchange(socket);
         } catch (IOException e) {
             socket.close();
