@@ -73,6 +73,27 @@ public final class Peer implements AutoCloseable {
         socket.close();
     }
 
+    /**
+     * After the other side's FIN, reads keep answering EOF even once an RST followed: only a
+     * write shows the reset. Writes one byte at a time until a write fails (the RST has
+     * arrived), for at most {@code READ_TIMEOUT_MILLIS}, and returns that failure's message,
+     * or null if every write went through. (On NIO a closed channel's RST leaves only when its
+     * selector next runs, so "the report arrived" does not yet mean "the RST arrived".)
+     */
+    public String awaitResetOnWrite() throws InterruptedException {
+        long deadline = System.nanoTime() + READ_TIMEOUT_MILLIS * 1_000_000L;
+        while (System.nanoTime() < deadline) {
+            try {
+                socket.getOutputStream().write('\n');
+                socket.getOutputStream().flush();
+            } catch (IOException reset) {
+                return reset.getMessage();
+            }
+            Thread.sleep(5);
+        }
+        return null;
+    }
+
     /** Reads exactly {@code n} bytes, or fewer if the stream ends first. */
     public byte[] readExactly(int n) throws IOException {
         byte[] bytes = socket.getInputStream().readNBytes(n);
