@@ -18,14 +18,14 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Ends TCP connections correctly: half-close, graceful close, abort and drain, on real sockets.",
-        subcommands = {ServerCommand.class, ClientCommand.class, ProxyCommand.class, ProbeCommand.class, DemoCommand.class})
+        subcommands = {ServerCommand.class, ClientCommand.class, ProxyCommand.class, ProbeCommand.class, DemoCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     @Spec
     CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: server, client, proxy, probe or demo (see grace --help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: server, client, proxy, probe, demo or bench (see grace --help)");
     }
 
     public static void main(String[] args) {
