@@ -18,21 +18,33 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-pin() {
+pinned() { command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; }
+
+pin() { # cpu, command...: runs it pinned, in the foreground
   local cpu="$1"; shift
-  if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then taskset -c "$cpu" "$@"; else "$@"; fi
+  if pinned; then taskset -c "$cpu" "$@"; else "$@"; fi
 }
 
-start() { # name, command...
-  local name="$1"; shift
-  pin "$server_cpu" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+background() { # log, cpu, command...: starts it pinned, records its own PID (taskset execs it) for the cleanup
+  local log="$1" cpu="$2"; shift 2
+  if pinned; then taskset -c "$cpu" "$@" >"$log" 2>&1 & else "$@" >"$log" 2>&1 & fi
   pids+=($!)
-  until grep -q '^listening on' "$tmp/$name.out" 2>/dev/null; do sleep 0.1; done
-  sed -n 's/^listening on 127.0.0.1://p' "$tmp/$name.out"
 }
 
-grace_port="$(start grace java -jar "$jar" server --port 0 --log error)"
-raw_port="$(start raw java -cp "$jar" "$root/bench/RawNettyEcho.java" 0)"
+start() { # name, command... (not in a subshell: its PID must reach the cleanup)
+  local name="$1"; shift
+  background "$tmp/$name.out" "$server_cpu" "$@"
+}
+
+port_of() { # name -> the port its "listening on" line gives
+  until grep -q '^listening on' "$tmp/$1.out" 2>/dev/null; do sleep 0.1; done
+  sed -n 's/^listening on 127.0.0.1://p' "$tmp/$1.out"
+}
+
+start grace java -jar "$jar" server --port 0 --log error
+start raw java -cp "$jar" "$root/bench/RawNettyEcho.java" 0
+grace_port="$(port_of grace)"
+raw_port="$(port_of raw)"
 
 rate() { # mode, size, port -> operations per second
   pin "$load_cpu" java -jar "$jar" bench "$1" --target "127.0.0.1:$3" -s "$2" -c "$connections" -d "$duration" --json 2>/dev/null \

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Reproduces the proxy table of docs/BENCHMARKS.md: grace proxy next to HAProxy (TCP mode),
+# nginx stream and socat, each in its default setup in front of the same raw Netty echo
+# backend, the same load on each, interleaved for ROUNDS rounds; medians and min-max.
+# Proxies that are not installed are skipped. Loopback only; ends only what it started.
+#   ROUNDS=3 DURATION=10s CONNECTIONS=50 bench/proxies.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rounds="${ROUNDS:-3}"
+duration="${DURATION:-10s}"
+connections="${CONNECTIONS:-50}"
+server_cpu="${SERVER_CPU:-0}"
+load_cpu="${LOAD_CPU:-1}"
+"$root/bin/grace" --version >/dev/null
+jar="$root/grace-cli/target/grace.jar"
+tmp="$(mktemp -d)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; sleep 0.5; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+pinned() { command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; }
+
+pin() { # cpu, command...: runs it pinned, in the foreground
+  local cpu="$1"; shift
+  if pinned; then taskset -c "$cpu" "$@"; else "$@"; fi
+}
+
+background() { # log, cpu, command...: starts it pinned, records its own PID (taskset execs it) for the cleanup
+  local log="$1" cpu="$2"; shift 2
+  if pinned; then taskset -c "$cpu" "$@" >"$log" 2>&1 & else "$@" >"$log" 2>&1 & fi
+  pids+=($!)
+}
+
+free_port() { # a port below the ephemeral range that nothing listens on
+  local port
+  for port in $(seq "$1" 32000); do
+    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
+  done
+}
+
+wait_listen() { # port, pid: fail rather than wait forever if the proxy died
+  until ss -ltnH "sport = :$1" | grep -q .; do
+    kill -0 "$2" 2>/dev/null || { echo "a proxy failed to start on port $1; see its log" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+
+background "$tmp/backend.out" "$server_cpu" java -cp "$jar" "$root/bench/RawNettyEcho.java" 0
+until grep -q '^listening on' "$tmp/backend.out" 2>/dev/null; do sleep 0.1; done
+backend="$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/backend.out")"
+
+declare -A ports
+start_grace() { # name, extra flags...
+  local name="$1"; shift
+  background "$tmp/$name.out" "$server_cpu" java -jar "$jar" proxy --listen 127.0.0.1:0 --to "127.0.0.1:$backend" --log error "$@"
+  until grep -q '^listening on' "$tmp/$name.out" 2>/dev/null; do sleep 0.1; done
+  ports[$name]="$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/$name.out")"
+}
+start_grace grace
+start_grace grace-reset --upstream-release reset
+
+if command -v haproxy >/dev/null; then
+  port="$(free_port 21001)"
+  cat >"$tmp/haproxy.cfg" <<CFG
+global
+  maxconn 9000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend relay
+  bind 127.0.0.1:$port
+  default_backend echo
+backend echo
+  server echo 127.0.0.1:$backend
+CFG
+  background "$tmp/haproxy.log" "$server_cpu" haproxy -db -f "$tmp/haproxy.cfg"
+  wait_listen "$port" "${pids[-1]}"; ports[haproxy]="$port"
+fi
+
+if [ -x /usr/sbin/nginx ] && [ -f /usr/lib/nginx/modules/ngx_stream_module.so ]; then
+  port="$(free_port 21101)"
+  cat >"$tmp/nginx.conf" <<CFG
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 20000; }
+stream { server { listen 127.0.0.1:$port; proxy_pass 127.0.0.1:$backend; } }
+CFG
+  background "$tmp/nginx.log" "$server_cpu" /usr/sbin/nginx -p "$tmp" -c "$tmp/nginx.conf"
+  wait_listen "$port" "${pids[-1]}"; ports[nginx-stream]="$port"
+fi
+
+if command -v socat >/dev/null; then
+  port="$(free_port 21201)"
+  background "$tmp/socat.log" "$server_cpu" socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$backend"
+  wait_listen "$port" "${pids[-1]}"; ports[socat]="$port"
+fi
+
+measure() { # mode, size, port -> "rate bytes_per_second"
+  pin "$load_cpu" java -jar "$jar" bench "$1" --target "127.0.0.1:$3" -s "$2" -c "$connections" -d "$duration" --json 2>/dev/null \
+    | sed -n 's/.*"seconds": \([0-9.]*\), "operations": [0-9]*, "rate": \([0-9.]*\), "bytes": \([0-9]*\).*/\2 \3 \1/p'
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f (%.0f-%.0f)", m, v[1], v[NR] }'; }
+
+names=(grace grace-reset haproxy nginx-stream socat)
+echo "| load | $(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf '%s | ' "$n"; done)"
+echo "| --- |$(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf ' --- |'; done)"
+for load in "stream 64k MiB/s" "echo 64 req/s" "churn 64 conn/s"; do
+  set -- $load
+  declare -A values=()
+  for _ in $(seq "$rounds"); do
+    for n in "${names[@]}"; do
+      [ -n "${ports[$n]:-}" ] || continue
+      read -r rate bytes seconds <<<"$(measure "$1" "$2" "${ports[$n]}")"
+      if [ "$3" = "MiB/s" ]; then value="$(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.0f", b / s / 1048576 }')"; else value="$rate"; fi
+      values[$n]="${values[$n]:-} $value"
+    done
+  done
+  row="| $1 $2 B, $connections conns ($3) |"
+  for n in "${names[@]}"; do
+    [ -n "${ports[$n]:-}" ] || continue
+    # shellcheck disable=SC2086
+    row="$row $(median ${values[$n]}) |"
+  done
+  echo "$row"
+  unset values
+done
+echo
+echo "TIME_WAIT on the backend port after the runs: $(ss -tanH state time-wait "( sport = :$backend or dport = :$backend )" | wc -l)"
