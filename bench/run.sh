@@ -70,3 +70,25 @@ for load in "echo 64" "echo 4k" "churn 64"; do
   unit=$([ "$1" = churn ] && echo "conn/s" || echo "req/s")
   echo "| $1 $2 B, $connections connections | $gm $unit ($gmin-$gmax) | $rm $unit ($rmin-$rmax) | $ratio |"
 done
+
+# The same echo loads from an independent generator (C, epoll, one thread), so grace bench is
+# not the only judge.
+if command -v cc >/dev/null; then
+  cc -O2 -o "$tmp/echo-load" "$root/bench/echo-load.c"
+  seconds="${duration%s}"
+  c_rate() { pin "$load_cpu" "$tmp/echo-load" 127.0.0.1 "$2" "$connections" "$1" "$seconds" | sed -n 's/.*rate=\([0-9]*\).*/\1/p'; }
+  echo
+  echo "| load (bench/echo-load.c) | grace server (median, min-max) | raw Netty (median, min-max) | grace / raw |"
+  echo "| --- | --- | --- | --- |"
+  for size in 64 4096; do
+    grace_rates=(); raw_rates=()
+    for _ in $(seq "$rounds"); do
+      grace_rates+=("$(c_rate "$size" "$grace_port")")
+      raw_rates+=("$(c_rate "$size" "$raw_port")")
+    done
+    read -r gm gmin gmax <<<"$(stats "${grace_rates[@]}")"
+    read -r rm rmin rmax <<<"$(stats "${raw_rates[@]}")"
+    ratio="$(awk -v g="$gm" -v r="$rm" 'BEGIN { printf "%.2f", g / r }')"
+    echo "| echo $size B, $connections connections | $gm req/s ($gmin-$gmax) | $rm req/s ($rmin-$rmax) | $ratio |"
+  done
+fi
