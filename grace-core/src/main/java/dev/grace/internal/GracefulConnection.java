@@ -17,7 +17,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.FileRegion;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
@@ -63,7 +62,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
 
     private volatile ConnectionState state = ConnectionState.OPEN;
     private volatile long bytesIn;
-    private volatile long bytesOut;
+    private final WriteLedger writes;
     private volatile boolean busy;
 
     private boolean opened;
@@ -72,10 +71,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     private SocketAddress localAddress;
     private SocketAddress remoteAddress;
 
-    private long bytesEnqueued;
     private long discardedInbound;
-    private int writesInFlight;
-    private Runnable onFlushed;
 
     private boolean inputShut;
     private boolean outputShut;
@@ -104,6 +100,17 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         this.channel = channel;
         this.options = options;
         this.listener = listener;
+        this.writes = new WriteLedger(new WriteLedger.Outcomes() {
+            @Override
+            public void written(long bytes) {
+                writeSucceeded();
+            }
+
+            @Override
+            public void failed(Throwable cause) {
+                writeFailed(cause);
+            }
+        }, task -> channel.eventLoop().execute(task));
     }
 
     /** Adds a connection first in {@code channel}'s pipeline. */
@@ -135,7 +142,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
 
     @Override
     public long bytesOut() {
-        return bytesOut;
+        return writes.written();
     }
 
     @Override
@@ -175,7 +182,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             }
             armDeadline(System.nanoTime() + deadline.toNanos());
             channel.flush();
-            whenFlushed(this::abortWhenQueueEmpty);
+            writes.whenFlushed(this::abortWhenQueueEmpty);
         });
         return closeFuture;
     }
@@ -277,7 +284,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        long n = sizeOf(msg);
+        long n = msg instanceof ByteBuf buf ? buf.readableBytes() : msg instanceof ByteBufHolder holder ? holder.content().readableBytes() : 0;
         bytesIn += n;
         lastActivityNanos = System.nanoTime();
         if (state.isClosing() || state == ConnectionState.CLOSED) {
@@ -383,13 +390,8 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        long n = sizeOf(msg);
-        bytesEnqueued += n;
-        writesInFlight++;
         repairEpollRegistration();
-        ChannelPromise tracked = promise.unvoid();
-        tracked.addListener((ChannelFuture f) -> writeCompleted(n, f));
-        ctx.write(msg, tracked);
+        ctx.write(msg, writes.track(msg, promise));
     }
 
     @Override
@@ -422,47 +424,22 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         closeFuture.whenComplete((report, failure) -> promise.trySuccess());
     }
 
-    private void writeCompleted(long n, ChannelFuture write) {
-        writesInFlight--;
-        if (write.isSuccess()) {
-            bytesOut += n;
-            lastActivityNanos = System.nanoTime();
-            repairEpollRegistrationSoon();
-        } else if (!socketClosing && state != ConnectionState.CLOSED) {
-            Throwable failure = write.cause();
-            if (Resets.isPeerReset(failure)) {
-                peerReset(failure);
-            } else if (!(failure instanceof CancellationException)) {
-                // Including a write refused after our FIN: the peer was owed those bytes, so it
-                // must not be left with a clean end of stream.
-                fail(failure);
-            }
-        }
-        if (writesInFlight == 0 && onFlushed != null) {
-            // Not now: the application's own listeners on this write run after Grace's, and may
-            // write the next chunk. Decide once they have had their turn.
-            channel.eventLoop().execute(this::runOnFlushedIfStillFlushed);
-        }
+    private void writeSucceeded() {
+        lastActivityNanos = System.nanoTime();
+        repairEpollRegistrationSoon();
     }
 
-    private void runOnFlushedIfStillFlushed() {
-        if (writesInFlight == 0 && onFlushed != null) {
-            Runnable next = onFlushed;
-            onFlushed = null;
-            next.run();
-        }
-    }
-
-    private void whenFlushed(Runnable next) {
-        if (writesInFlight == 0) {
-            next.run();
+    private void writeFailed(Throwable failure) {
+        if (socketClosing || state == ConnectionState.CLOSED) {
             return;
         }
-        Runnable earlier = onFlushed;
-        onFlushed = earlier == null ? next : () -> {
-            earlier.run();
-            next.run();
-        };
+        if (Resets.isPeerReset(failure)) {
+            peerReset(failure);
+        } else if (!(failure instanceof CancellationException)) {
+            // Including a write refused after our FIN: the peer was owed those bytes, so it
+            // must not be left with a clean end of stream.
+            fail(failure);
+        }
     }
 
     // ---- closing ---------------------------------------------------------------------------
@@ -473,7 +450,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         }
         halfCloseRequested = true;
         channel.flush();
-        whenFlushed(this::sendFin);
+        writes.whenFlushed(this::sendFin);
     }
 
     private void beginClose(CloseMode mode, Duration timeout) {
@@ -500,7 +477,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         }
         setState(ConnectionState.FLUSHING);
         channel.flush();
-        whenFlushed(this::sendFin);
+        writes.whenFlushed(this::sendFin);
     }
 
     /**
@@ -511,9 +488,9 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         if (outputShut || socketClosing || state == ConnectionState.CLOSED) {
             return;
         }
-        if (writesInFlight > 0) {
+        if (writes.inFlight()) {
             channel.flush();
-            whenFlushed(this::sendFin);
+            writes.whenFlushed(this::sendFin);
             return;
         }
         if (options.releaseWithReset() && inputShut && !releaseRefused) {
@@ -739,8 +716,8 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
                 outcome.isClean() && !releasedWithReset ? firstFin : Side.NONE,
                 delivery,
                 bytesIn,
-                bytesOut,
-                bytesEnqueued - bytesOut,
+                writes.written(),
+                writes.unsent(),
                 discardedInbound,
                 unackedSegmentsAtClose,
                 Duration.ofNanos(System.nanoTime() - openedAtNanos),
@@ -844,19 +821,6 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         if (timer != null) {
             timer.cancel(false);
         }
-    }
-
-    private static long sizeOf(Object msg) {
-        if (msg instanceof ByteBuf buf) {
-            return buf.readableBytes();
-        }
-        if (msg instanceof ByteBufHolder holder) {
-            return holder.content().readableBytes();
-        }
-        if (msg instanceof FileRegion region) {
-            return region.count() - region.transferred();
-        }
-        return 0;
     }
 
     @Override

@@ -37,7 +37,10 @@ public final class Peer implements AutoCloseable {
             // Options first: a server may reset the connection the moment it is accepted.
             socket.setSoTimeout(READ_TIMEOUT_MILLIS);
             socket.setTcpNoDelay(true);
-            socket.connect(address, READ_TIMEOUT_MILLIS);
+            // A plain blocking connect returns once the handshake completes; with a timeout the JDK
+            // polls and then asks SO_ERROR, which reports a reset that came right after the accept
+            // as a failed connect. Loopback connects never hang.
+            socket.connect(address);
             return new Peer(socket);
         } catch (IOException e) {
             socket.close();
