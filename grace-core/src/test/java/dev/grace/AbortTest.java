@@ -74,16 +74,20 @@ class AbortTest {
             Connection connection = server.recorder.nextAccepted();
             connection.channel().writeAndFlush(Unpooled.wrappedBuffer(payload));
             java.util.concurrent.CompletableFuture<CloseReport> closed = connection.abortOnceDelivered(java.time.Duration.ofSeconds(10));
-            // The peer reads slowly at first: most of the payload is still on our side.
-            byte[] head = peer.readExactly(64 * 1024);
-            assertThat(closed).isNotDone();
+            int headBytes = 0;
+            if (transport == Transport.EPOLL) {
+                // The peer reads slowly at first: most of the payload is still on our side.
+                headBytes = peer.readExactly(64 * 1024).length;
+                assertThat(closed).isNotDone();
+            }
+            // On NIO the RST goes once the writes reached our kernel, which may hold them all.
             Peer.ReadResult rest = peer.readToEnd();
             CloseReport report = closed.get(10, TimeUnit.SECONDS);
 
             assertThat(report.outcome()).isEqualTo(Outcome.ABORTED);
             assertThat(rest.end()).isEqualTo(Peer.ReadResult.End.RESET);
             if (transport == Transport.EPOLL) {
-                assertThat(head.length + rest.bytes().length).as("every byte arrived before the RST").isEqualTo(payload.length);
+                assertThat(headBytes + rest.bytes().length).as("every byte arrived before the RST").isEqualTo(payload.length);
             }
         }
     }

@@ -169,14 +169,32 @@ public final class Server implements AutoCloseable {
             backlogSentinel.acceptBacklogThenClose(listenerChannel, 2_000);
         }
         listenerChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-        // NIO closes a listening socket registered with a selector only when the selector next
-        // runs; until then the kernel still completes handshakes. Two turns of the event loop
-        // (the deregistration, then a select) make the close real before we say it is.
-        for (int turn = 0; turn < 2; turn++) {
-            listenerChannel.eventLoop().submit(() -> { }).awaitUninterruptibly(5, TimeUnit.SECONDS);
-        }
+        awaitRefusingConnects();
         listenerClosed.complete(null);
         listener.listenerClosed();
+    }
+
+    /**
+     * NIO closes a listening socket registered with a selector only when the selector next
+     * runs; until then the kernel still completes handshakes. Connects to it until one is
+     * refused (bounded), so "closed" means refusing; each probe that still got through is reset.
+     */
+    private void awaitRefusingConnects() {
+        if (options.transport() != dev.grace.Transport.NIO) {
+            return;
+        }
+        java.net.InetAddress target = localAddress.getAddress().isAnyLocalAddress()
+                ? java.net.InetAddress.getLoopbackAddress() : localAddress.getAddress();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (System.nanoTime() < deadline) {
+            try (java.nio.channels.SocketChannel probe = java.nio.channels.SocketChannel.open()) {
+                probe.setOption(java.net.StandardSocketOptions.SO_LINGER, 0);
+                probe.connect(new InetSocketAddress(target, localAddress.getPort()));
+            } catch (IOException refused) {
+                return;
+            }
+            listenerChannel.eventLoop().submit(() -> { }).awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
     }
 
     /** Waits (bounded) until every connection the listener accepted has been set up. */
