@@ -24,9 +24,9 @@ import org.slf4j.LoggerFactory;
  * that no client whose {@code connect()} succeeded is reset. Closing a listening socket resets
  * whatever waits in its accept queue, and neither transport can tell when that queue is empty.
  * So the drain connects a sentinel of its own: the queue is first-in first-out, and the moment
- * the server accepts the sentinel, every connection queued before it has been accepted. The
- * listener closes at the end of that accept pass, which runs until the queue is empty; only a
- * handshake completing in the microseconds between that last accept and the close is reset.
+ * the server accepts the sentinel, every connection queued before it has been accepted, and the
+ * listener closes right then: connections queued after the sentinel connected once the drain
+ * had begun (those the same accept pass already took are served too).
  *
  * <p>Sits in the listening channel's pipeline, ahead of Netty's acceptor; runs on the
  * listener's event loop, except {@link #acceptBacklogThenClose} which blocks its caller (the
@@ -35,10 +35,11 @@ import org.slf4j.LoggerFactory;
 final class BacklogSentinel extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(BacklogSentinel.class);
 
+    private static final int MAX_ACCEPTS_PER_PASS = 65_536;
+
     private final AtomicInteger acceptedNotInitialized;
     private final CompletableFuture<Void> sentinelAccepted = new CompletableFuture<>();
     private volatile InetSocketAddress sentinelAddress;
-    private boolean closeAfterThisPass;
 
     BacklogSentinel(AtomicInteger acceptedNotInitialized) {
         this.acceptedNotInitialized = acceptedNotInitialized;
@@ -50,20 +51,15 @@ final class BacklogSentinel extends ChannelInboundHandlerAdapter {
         InetSocketAddress expected = sentinelAddress;
         if (expected != null && expected.equals(child.remoteAddress())) {
             closeWithoutTimeWait(child);
-            closeAfterThisPass = true;
+            // Everything queued before the sentinel has been accepted; what came after it
+            // connected once the drain had begun. Close now, so a flood of new connects cannot
+            // keep the listener open.
+            ctx.channel().close();
             sentinelAccepted.complete(null);
             return;
         }
         acceptedNotInitialized.incrementAndGet();
         ctx.fireChannelRead(msg);
-    }
-
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (closeAfterThisPass) {
-            ctx.channel().close();
-        }
-        ctx.fireChannelReadComplete();
     }
 
     /**
@@ -73,11 +69,11 @@ final class BacklogSentinel extends ChannelInboundHandlerAdapter {
      */
     boolean acceptBacklogThenClose(Channel listenerChannel, long timeoutMillis) {
         InetSocketAddress listener = (InetSocketAddress) listenerChannel.localAddress();
-        // One accept pass must run until the queue is empty (EAGAIN), not stop at Netty's
-        // per-pass message limit: the pass that takes the sentinel decides when to close.
+        // Reach the sentinel in as few accept passes as possible: the queue holds at most the
+        // listen backlog (somaxconn, 4096 by default), so one pass of this many takes it all.
         listenerChannel.eventLoop().submit(() -> {
             if (listenerChannel.config().getRecvByteBufAllocator() instanceof MaxMessagesRecvByteBufAllocator allocator) {
-                allocator.maxMessagesPerRead(Integer.MAX_VALUE);
+                allocator.maxMessagesPerRead(MAX_ACCEPTS_PER_PASS);
             }
         }).awaitUninterruptibly(timeoutMillis);
         InetAddress target = listener.getAddress();

@@ -22,6 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * on one event loop of the server's group, and the drain runs on a thread of its own.
  */
 public final class Server implements AutoCloseable {
+    private static final long SENTINEL_TIMEOUT_MILLIS = 300;
+
     private final ServerOptions options;
     private final Protocol protocol;
     private final ServerListener listener;
@@ -166,7 +168,9 @@ public final class Server implements AutoCloseable {
     /** Closes the listener after accepting its backlog; waits until it is closed. */
     void closeListener(boolean acceptBacklogFirst) {
         if (acceptBacklogFirst) {
-            backlogSentinel.acceptBacklogThenClose(listenerChannel, 2_000);
+            // Bounded well below the 1 s SYN retry: under a connect flood the full accept queue
+            // drops the sentinel's SYN, and then closing promptly matters more.
+            backlogSentinel.acceptBacklogThenClose(listenerChannel, SENTINEL_TIMEOUT_MILLIS);
         }
         listenerChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         awaitRefusingConnects();
