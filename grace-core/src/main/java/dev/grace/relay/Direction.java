@@ -84,7 +84,7 @@ final class Direction extends ChannelInboundHandlerAdapter {
                 // Grace sends the FIN only once what is in flight reached the kernel.
                 target.shutdownOutput().thenRun(() -> finCarried = true);
             }
-        } else {
+        } else if (source.channel().isOpen()) {
             source.channel().read();
         }
     }
@@ -99,13 +99,31 @@ final class Direction extends ChannelInboundHandlerAdapter {
             relay.progress();
             if (write.isSuccess()) {
                 next();
+            } else {
+                release();
             }
             // A failed write ends the target leg (Grace reports why), and the relay resets the source.
         });
     }
 
+    /**
+     * The source channel closed (Grace closes a leg once both its directions are done, which can
+     * be while chunks read from it still wait here): keep relaying them. Only a target that can
+     * no longer take them makes them garbage.
+     */
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (target == null || !target.channel().isOpen()) {
+            release();
+        }
+    }
+
+    /** The target leg closed: nothing held can reach it any more. */
+    void targetClosed() {
+        release();
+    }
+
+    private void release() {
         for (ByteBuf buf; (buf = held.poll()) != null; ) {
             buf.release();
         }

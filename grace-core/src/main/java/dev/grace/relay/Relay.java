@@ -153,8 +153,12 @@ public final class Relay {
     private void legClosed(Leg leg, CloseReport report) {
         if (leg == Leg.CLIENT) {
             clientReport = report;
+            if (toClient != null) {
+                toClient.targetClosed();
+            }
         } else {
             upstreamReport = report;
+            toUpstream.targetClosed();
         }
         if (!report.isClean()) {
             if (firstFinished == Leg.NONE) {

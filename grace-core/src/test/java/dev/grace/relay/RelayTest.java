@@ -95,6 +95,15 @@ class RelayTest {
         }
     }
 
+    private static int firstDifference(byte[] a, byte[] b) {
+        for (int i = 0; i < Math.min(a.length, b.length); i++) {
+            if (a[i] != b[i]) {
+                return i;
+            }
+        }
+        return a.length == b.length ? -1 : Math.min(a.length, b.length);
+    }
+
     private static byte[] sha256(byte[] data) throws Exception {
         return MessageDigest.getInstance("SHA-256").digest(data);
     }
@@ -140,7 +149,8 @@ class RelayTest {
             RelayReport report = proxy.nextRelayed();
 
             assertThat(received.end()).isEqualTo(Peer.ReadResult.End.FIN);
-            assertThat(sha256(received.bytes())).isEqualTo(sha256(down));
+            assertThat(received.bytes().length).as("%s", report).isEqualTo(down.length);
+            assertThat(firstDifference(received.bytes(), down)).as("first differing byte; %s", report).isEqualTo(-1);
             assertThat(report.bytesToUpstream()).isEqualTo(up.length);
             assertThat(report.bytesToClient()).isEqualTo(down.length);
             assertThat(report.maxBufferedToUpstream()).isPositive().isLessThanOrEqualTo(RelayOptions.DEFAULT_MAX_BUFFER_BYTES);
@@ -352,6 +362,33 @@ class RelayTest {
             }
         } finally {
             backend.close();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void whatTheProxyHoldsStillReachesTheClientAfterTheBackendLegClosed(Transport transport) throws Exception {
+        byte[] answer = random(3 * MEBIBYTE, 9);
+        CountDownLatch backendDone = new CountDownLatch(1);
+        try (Backend backend = new Backend(socket -> {
+                    assertThat(socket.getInputStream().readAllBytes()).hasSize(1);
+                    socket.getOutputStream().write(answer);
+                    socket.shutdownOutput();
+                    backendDone.countDown();
+                });
+                Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults());
+                Peer client = Peer.connect(proxy.address(), 16 * 1024)) {
+            client.send("?");
+            client.halfClose();
+            // Not reading until the backend has sent everything and its FIN: the proxy's upstream
+            // leg then has both directions done and closes, while the proxy still holds data.
+            assertThat(backendDone.await(30, TimeUnit.SECONDS)).isTrue();
+            Peer.ReadResult received = client.readToEnd();
+            RelayReport report = proxy.nextRelayed();
+
+            assertThat(received.end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(received.bytes().length).as("%s", report).isEqualTo(answer.length);
+            assertThat(received.bytes()).isEqualTo(answer);
         }
     }
 
