@@ -5,31 +5,8 @@
 # Proxies that are not installed are skipped. Loopback only; ends only what it started.
 #   ROUNDS=3 DURATION=10s CONNECTIONS=50 bench/proxies.sh
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-rounds="${ROUNDS:-3}"
-duration="${DURATION:-10s}"
-connections="${CONNECTIONS:-50}"
-server_cpu="${SERVER_CPU:-0}"
-load_cpu="${LOAD_CPU:-1}"
-"$root/bin/grace" --version >/dev/null
-jar="$root/grace-cli/target/grace.jar"
-tmp="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; sleep 0.5; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-pinned() { command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; }
-
-pin() { # cpu, command...: runs it pinned, in the foreground
-  local cpu="$1"; shift
-  if pinned; then taskset -c "$cpu" "$@"; else "$@"; fi
-}
-
-background() { # log, cpu, command...: starts it pinned, records its own PID (taskset execs it) for the cleanup
-  local log="$1" cpu="$2"; shift 2
-  if pinned; then taskset -c "$cpu" "$@" >"$log" 2>&1 & else "$@" >"$log" 2>&1 & fi
-  pids+=($!)
-}
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 free_port() { # a port below the ephemeral range that nothing listens on
   local port
@@ -46,15 +23,13 @@ wait_listen() { # port, pid: fail rather than wait forever if the proxy died
 }
 
 background "$tmp/backend.out" "$server_cpu" java -cp "$jar" "$root/bench/RawNettyEcho.java" 0
-until grep -q '^listening on' "$tmp/backend.out" 2>/dev/null; do sleep 0.1; done
-backend="$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/backend.out")"
+backend="$(port_of "$tmp/backend.out")"
 
 declare -A ports
 start_grace() { # name, extra flags...
   local name="$1"; shift
   background "$tmp/$name.out" "$server_cpu" java -jar "$jar" proxy --listen 127.0.0.1:0 --to "127.0.0.1:$backend" --log error "$@"
-  until grep -q '^listening on' "$tmp/$name.out" 2>/dev/null; do sleep 0.1; done
-  ports[$name]="$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/$name.out")"
+  ports[$name]="$(port_of "$tmp/$name.out")"
 }
 start_grace grace
 start_grace grace-reset --upstream-release reset
@@ -106,7 +81,7 @@ measure() { # mode, size, port -> "rate bytes_per_second"
     | sed -n 's/.*"seconds": \([0-9.]*\), "operations": [0-9]*, "rate": \([0-9.]*\), "bytes": \([0-9]*\).*/\2 \3 \1/p'
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f (%.0f-%.0f)", m, v[1], v[NR] }'; }
+median() { local m lo hi; read -r m lo hi <<<"$(stats "$@")"; printf '%s (%s-%s)' "$m" "$lo" "$hi"; }
 
 names=(grace grace-reset haproxy nginx-stream socat)
 echo "| load | $(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf '%s | ' "$n"; done)"

@@ -1,0 +1,37 @@
+# Shared by bench/run.sh and bench/proxies.sh (sourced, not run): settings, the jar, a
+# temporary directory, pinning with taskset, and a cleanup that ends every process started
+# through background(), by its PID.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rounds="${ROUNDS:-3}"
+duration="${DURATION:-10s}"
+connections="${CONNECTIONS:-50}"
+server_cpu="${SERVER_CPU:-0}"
+load_cpu="${LOAD_CPU:-1}"
+"$root/bin/grace" --version >/dev/null             # builds the jar if needed
+jar="$root/grace-cli/target/grace.jar"
+tmp="$(mktemp -d)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; sleep 0.5; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+pinned() { command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; }
+
+pin() { # cpu, command...: runs it pinned, in the foreground
+  local cpu="$1"; shift
+  if pinned; then taskset -c "$cpu" "$@"; else "$@"; fi
+}
+
+background() { # log, cpu, command...: starts it pinned, records its own PID (taskset execs it) for the cleanup
+  local log="$1" cpu="$2"; shift 2
+  if pinned; then taskset -c "$cpu" "$@" >"$log" 2>&1 & else "$@" >"$log" 2>&1 & fi
+  pids+=($!)
+}
+
+port_of() { # log -> the port of its "listening on 127.0.0.1:PORT" line, once printed
+  until grep -q '^listening on' "$1" 2>/dev/null; do sleep 0.1; done
+  sed -n 's/^listening on 127.0.0.1://p' "$1"
+}
+
+stats() { # values... -> "median min max"
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f %.0f %.0f", m, v[1], v[NR] }'
+}
