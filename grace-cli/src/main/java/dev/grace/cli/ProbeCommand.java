@@ -141,6 +141,8 @@ final class ProbeCommand implements Callable<Integer> {
             if (value.startsWith("@")) {
                 try {
                     return new Payload(Files.readAllBytes(Path.of(value.substring(1))));
+                } catch (java.nio.file.NoSuchFileException e) {
+                    throw new TypeConversionException("cannot read '" + value.substring(1) + "': no such file");
                 } catch (IOException e) {
                     throw new TypeConversionException("cannot read '" + value.substring(1) + "': " + e.getMessage());
                 }

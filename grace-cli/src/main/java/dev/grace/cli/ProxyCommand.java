@@ -81,6 +81,17 @@ final class ProxyCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        for (var option : new Object[][] {{"--fin-timeout", finTimeout}, {"--connect-timeout", connectTimeout}, {"--close-timeout", closeTimeout}}) {
+            if (((Duration) option[1]).isZero()) {
+                err.println("proxy: Invalid value for option '" + option[0] + "': must be more than 0");
+                return ExitCode.USAGE;
+            }
+        }
+        if (maxBuffer < RelayOptions.MIN_BUFFER_BYTES) {
+            err.println("proxy: Invalid value for option '--max-buffer': '" + maxBuffer + "' must be at least "
+                    + RelayOptions.MIN_BUFFER_BYTES + " bytes");
+            return ExitCode.USAGE;
+        }
         RelayOptions relay;
         ConnectionOptions connection;
         Transport chosen;

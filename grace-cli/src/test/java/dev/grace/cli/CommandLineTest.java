@@ -45,6 +45,18 @@ class CommandLineTest {
         "client 127.0.0.1:7000 --timeout 0.5s | client: Invalid value for option '--timeout': '0.5s' is not a duration (use 250ms, 30s, 2m or 1h)",
         "client                         | client: Missing required parameter: 'HOST:PORT'",
         "frobnicate                     | grace: Unmatched argument at index 0: 'frobnicate'",
+        "server --close-timeout 0s      | server: Invalid value for option '--close-timeout': must be more than 0",
+        "client 127.0.0.1:7000 --timeout 0s | client: Invalid value for option '--timeout': must be more than 0",
+        "proxy --listen 127.0.0.1:0     | proxy: Missing required option: '--to=HOST:PORT'",
+        "proxy --listen 127.0.0.1:0 --to 127.0.0.1:1 --max-buffer 10 | proxy: Invalid value for option '--max-buffer': '10' must be at least 64 bytes",
+        "proxy --listen 127.0.0.1:0 --to 127.0.0.1:1 --max-buffer 12q | proxy: Invalid value for option '--max-buffer': '12q' is not a size (bytes, or with k, m or g: 64k)",
+        "proxy --listen 127.0.0.1:0 --to 127.0.0.1:1 --fin-timeout 0s | proxy: Invalid value for option '--fin-timeout': must be more than 0",
+        "proxy --listen 127.0.0.1:0 --to 127.0.0.1:1 --upstream-release maybe | proxy: Invalid value for option '--upstream-release': expected one of [GRACEFUL, RESET] (case-insensitive) but was 'maybe'",
+        "probe 127.0.0.1:7000 --timeout 0s | probe: Invalid value for option '--timeout': must be more than 0",
+        "probe 127.0.0.1:7000 --request a\\q | probe: Invalid value for option '--request': 'a\\q' has an unknown escape \\q (use \\r \\n \\t \\\\)",
+        "probe 127.0.0.1:7000 --request @/nonexistent | probe: Invalid value for option '--request': cannot read '/nonexistent': no such file",
+        "demo --transport kqueue        | demo: Invalid value for option '--transport': 'kqueue' is not a transport (auto, epoll or nio)",
+        "bench echo --target 127.0.0.1:1 -s 0 | bench: Invalid value for option '--size': must be more than 0",
     })
     void badInputExitsTwoWithOneLineNamingFlagAndValue(String args, String message) {
         Run run = run(args.trim().split("\\s+"));
@@ -84,7 +96,8 @@ class CommandLineTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"--help", "server --help", "client --help", "--version", "server --version", "client --version"})
+    @ValueSource(strings = {"--help", "server --help", "client --help", "proxy --help", "probe --help", "demo --help",
+        "bench --help", "--version", "server --version", "client --version", "proxy --version", "probe --version"})
     void helpAndVersionWorkOnEveryCommand(String args) {
         Run run = run(args.split(" "));
 

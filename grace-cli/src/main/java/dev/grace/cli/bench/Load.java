@@ -157,6 +157,25 @@ public final class Load {
         on.abort();
     }
 
+    /**
+     * Checks an echoed chunk starting at byte {@code received} against the pattern, and that it
+     * does not go past the {@code sent} bytes; counts and releases it. Returns its length, or -1
+     * after recording a mismatch (which ends the run).
+     */
+    private long check(ByteBuf buf, int connection, long received, long sent, Connection on) {
+        try {
+            long wrong = Pattern.firstMismatch(buf, connection, received);
+            if (wrong >= 0 || received + buf.readableBytes() > sent) {
+                mismatch(connection, wrong >= 0 ? wrong : sent, on);
+                return -1;
+            }
+            bytes.add(buf.readableBytes());
+            return buf.readableBytes();
+        } finally {
+            buf.release();
+        }
+    }
+
     /** Echo: SIZE bytes out, the same SIZE back and checked, again, until the end; then half-close. */
     private final class PingPong extends ChannelInboundHandlerAdapter {
         private final int id;
@@ -190,18 +209,11 @@ public final class Load {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf buf = (ByteBuf) msg;
-            try {
-                long wrong = Pattern.firstMismatch(buf, id, received);
-                if (wrong >= 0 || received + buf.readableBytes() > sent) {
-                    mismatch(id, wrong >= 0 ? wrong : sent, connection);
-                    return;
-                }
-                received += buf.readableBytes();
-                bytes.add(buf.readableBytes());
-            } finally {
-                buf.release();
+            long n = check((ByteBuf) msg, id, received, sent, connection);
+            if (n < 0) {
+                return;
             }
+            received += n;
             if (received == sent) {
                 latency.recordValue(Math.max(1, System.nanoTime() - sentAtNanos));
                 operations.increment();
@@ -259,18 +271,11 @@ public final class Load {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf buf = (ByteBuf) msg;
-            try {
-                long wrong = Pattern.firstMismatch(buf, id, received);
-                if (wrong >= 0) {
-                    mismatch(id, wrong, connection);
-                    return;
-                }
-                received += buf.readableBytes();
-                bytes.add(buf.readableBytes());
-            } finally {
-                buf.release();
+            long n = check((ByteBuf) msg, id, received, sent, connection);
+            if (n < 0) {
+                return;
             }
+            received += n;
             if (stopping && !finished) {
                 pump(ctx);
             }
@@ -299,17 +304,9 @@ public final class Load {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf buf = (ByteBuf) msg;
-            try {
-                long wrong = Pattern.firstMismatch(buf, id, received);
-                if (wrong >= 0 || received + buf.readableBytes() > settings.sizeBytes()) {
-                    mismatch(id, wrong >= 0 ? wrong : settings.sizeBytes(), connection);
-                    return;
-                }
-                received += buf.readableBytes();
-                bytes.add(buf.readableBytes());
-            } finally {
-                buf.release();
+            long n = check((ByteBuf) msg, id, received, settings.sizeBytes(), connection);
+            if (n > 0) {
+                received += n;
             }
         }
     }

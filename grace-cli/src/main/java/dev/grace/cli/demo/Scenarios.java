@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * The five scenarios. Each starts its own server on a free loopback port, drives a plain-socket
@@ -56,15 +57,31 @@ public final class Scenarios {
         return socket;
     }
 
-    /** A listener that records each connection's end as a server step. */
-    private static ServerListener recordingCloses(Timeline timeline) {
-        return new ServerListener() {
+    /** Records a connection's end as a server step. */
+    private static void recordClose(Timeline timeline, CloseReport report) {
+        timeline.act(Side.SERVER, "closed: " + report.outcome() + ", TIME_WAIT: " + report.timeWaitHolder().name().toLowerCase()
+                + (report.discardedUnsent() > 0 ? String.format(", %,d B discarded unsent", report.discardedUnsent()) : ""));
+    }
+
+    /** A server that says nothing: the scenario drives the connection it accepts. */
+    private record SilentServer(Server server, CompletableFuture<Connection> accepted) {}
+
+    /** {@code beforeClose} records what led to a close, just before the close itself is recorded. */
+    private static SilentServer silentServer(Transport transport, Timeline t, Consumer<CloseReport> beforeClose) throws IOException {
+        CompletableFuture<Connection> accepted = new CompletableFuture<>();
+        Server server = server(transport, connection -> { }, new ServerListener() {
+            @Override
+            public void accepted(Connection connection) {
+                accepted.complete(connection);
+            }
+
             @Override
             public void closed(Connection connection, CloseReport report) {
-                timeline.act(Side.SERVER, "closed: " + report.outcome() + ", TIME_WAIT: " + report.timeWaitHolder().name().toLowerCase()
-                        + (report.discardedUnsent() > 0 ? String.format(", %,d B discarded unsent", report.discardedUnsent()) : ""));
+                beforeClose.accept(report);
+                recordClose(t, report);
             }
-        };
+        });
+        return new SilentServer(server, accepted);
     }
 
     static Timeline gracefulSequence(Transport transport) throws Exception {
@@ -102,7 +119,7 @@ public final class Scenarios {
         Server server = server(transport, answerAfterEof, new ServerListener() {
             @Override
             public void closed(Connection connection, CloseReport report) {
-                recordingCloses(t).closed(connection, report);
+                recordClose(t, report);
                 closed.complete(report);
             }
         });
@@ -165,20 +182,10 @@ public final class Scenarios {
         Timeline t = new Timeline("Abort with SO_LINGER 0",
                 "abort() sets SO_LINGER 0 and closes: RST at once, whatever was not yet sent is discarded, and neither side "
                         + "keeps TIME_WAIT. The peer's read fails with \"Connection reset\" once it has read what had arrived.");
-        CompletableFuture<Connection> accepted = new CompletableFuture<>();
-        Server server = server(transport, connection -> { }, new ServerListener() {
-            @Override
-            public void accepted(Connection connection) {
-                accepted.complete(connection);
-            }
-
-            @Override
-            public void closed(Connection connection, CloseReport report) {
-                recordingCloses(t).closed(connection, report);
-            }
-        });
+        SilentServer silent = silentServer(transport, t, report -> { });
+        Server server = silent.server();
         try (Socket client = connect(server.localAddress())) {
-            Connection connection = accepted.get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            Connection connection = silent.accepted().get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             int bytes = 16 * 1024 * 1024;
             Step data = t.act(Side.SERVER, String.format("writes %,d B; the client is not reading yet", bytes), Arrow.DATA, bytes);
             connection.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[bytes]));
@@ -194,22 +201,12 @@ public final class Scenarios {
         Timeline t = new Timeline("Linger close with a peer that stopped reading",
                 "lingerClose(300 ms) flushes for up to 300 ms, then sends RST: built from a timer on the event loop, because kernel "
                         + "SO_LINGER with a timeout blocks the closing thread and on Linux never sends the RST.");
-        CompletableFuture<Connection> accepted = new CompletableFuture<>();
         AtomicReference<Step> deadline = new AtomicReference<>();
-        Server server = server(transport, connection -> { }, new ServerListener() {
-            @Override
-            public void accepted(Connection connection) {
-                accepted.complete(connection);
-            }
-
-            @Override
-            public void closed(Connection connection, CloseReport report) {
-                deadline.set(t.act(Side.SERVER, "the deadline passed: RST (" + report.outcome() + ")", Arrow.RST, 0));
-                recordingCloses(t).closed(connection, report);
-            }
-        });
+        SilentServer silent = silentServer(transport, t,
+                report -> deadline.set(t.act(Side.SERVER, "the deadline passed: RST (" + report.outcome() + ")", Arrow.RST, 0)));
+        Server server = silent.server();
         try (Socket client = connect(server.localAddress())) {
-            Connection connection = accepted.get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            Connection connection = silent.accepted().get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             int bytes = 32 * 1024 * 1024;
             Step data = t.act(Side.SERVER, String.format("writes %,d B; the client stopped reading", bytes), Arrow.DATA, bytes);
             connection.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[bytes]));
