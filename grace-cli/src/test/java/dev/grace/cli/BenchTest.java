@@ -87,6 +87,43 @@ class BenchTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"echo", "churn"})
+    void aFinWithEchoStillOwedIsDataLossNotACleanEnd(String mode) throws Exception {
+        ExecutorService threads = Executors.newCachedThreadPool();
+        try (ServerSocket truncating = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            // Echoes the first 100 bytes, then sends FIN and reads on: what a proxy that turns
+            // the client's half-close into a full close does to the tail of the answer.
+            threads.execute(() -> {
+                try (Socket socket = truncating.accept()) {
+                    InputStream in = socket.getInputStream();
+                    OutputStream out = socket.getOutputStream();
+                    byte[] chunk = new byte[64];
+                    long echoed = 0;
+                    for (int n; (n = in.read(chunk)) != -1; ) {
+                        int owed = (int) Math.min(n, Math.max(0, 100 - echoed));
+                        out.write(chunk, 0, owed);
+                        echoed += owed;
+                        if (echoed == 100 && !socket.isOutputShutdown()) {
+                            socket.shutdownOutput();
+                        }
+                    }
+                } catch (IOException e) {
+                    // The bench aborts the connection once it sees the FIN.
+                }
+            });
+            CommandLineTest.Run run = CommandLineTest.run("bench", mode, "--target",
+                    "127.0.0.1:" + truncating.getLocalPort(), "-c", "1", "-s", mode.equals("churn") ? "150" : "64", "-d", "5s");
+
+            assertThat(run.exitCode()).isEqualTo(ExitCode.IO_FAILURE);
+            assertThat(run.err()).contains("bench: data mismatch on connection 0 at byte 100: the server's FIN came after 100 of "
+                    + (mode.equals("churn") ? "150" : "128") + " bytes");
+        } finally {
+            threads.shutdownNow();
+            threads.awaitTermination(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void badSettingsAreUsageErrors() {
         assertThat(CommandLineTest.run("bench", "echo", "--target", target(), "-c", "0").err().strip())

@@ -14,6 +14,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -117,12 +118,13 @@ public final class Load {
                     @Override
                     protected void initChannel(Channel channel) {
                         Connection connection = Grace.install(channel, ConnectionOptions.defaults(), dev.grace.ConnectionListener.NONE);
-                        connection.closeFuture().thenAccept(report -> ended(report, startNanos));
-                        channel.pipeline().addLast(switch (settings.mode()) {
+                        Exchange exchange = switch (settings.mode()) {
                             case ECHO -> new PingPong(id, connection);
                             case STREAM -> new Stream(id, connection);
                             case CHURN -> new OneShot(id, connection);
-                        });
+                        };
+                        connection.closeFuture().thenAccept(report -> ended(report, startNanos));
+                        channel.pipeline().addLast(exchange);
                     }
                 })
                 // A refused connect ends in Grace's report too (ERROR), counted as a reset.
@@ -151,8 +153,8 @@ public final class Load {
         }
     }
 
-    private void mismatch(int connection, long offset, Connection on) {
-        mismatch.compareAndSet(null, "data mismatch on connection " + connection + " at byte " + offset);
+    private void mismatch(int connection, long offset, Connection on, String why) {
+        mismatch.compareAndSet(null, "data mismatch on connection " + connection + " at byte " + offset + why);
         stopping = true;
         on.abort();
     }
@@ -166,7 +168,7 @@ public final class Load {
         try {
             long wrong = Pattern.firstMismatch(buf, connection, received);
             if (wrong >= 0 || received + buf.readableBytes() > sent) {
-                mismatch(connection, wrong >= 0 ? wrong : sent, on);
+                mismatch(connection, wrong >= 0 ? wrong : sent, on, "");
                 return -1;
             }
             bytes.add(buf.readableBytes());
@@ -176,17 +178,34 @@ public final class Load {
         }
     }
 
+    /** One connection's side of the load: what it sent, and how much of that came back checked. */
+    private abstract class Exchange extends ChannelInboundHandlerAdapter {
+        final int id;
+        final Connection connection;
+        long sent;
+        long received;
+
+        Exchange(int id, Connection connection) {
+            this.id = id;
+            this.connection = connection;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof ChannelInputShutdownEvent && received < sent) {
+                // A FIN with echo still owed: the stream was truncated and would look complete.
+                mismatch(id, received, connection, ": the server's FIN came after " + received + " of " + sent + " bytes");
+            }
+            ctx.fireUserEventTriggered(event);
+        }
+    }
+
     /** Echo: SIZE bytes out, the same SIZE back and checked, again, until the end; then half-close. */
-    private final class PingPong extends ChannelInboundHandlerAdapter {
-        private final int id;
-        private final Connection connection;
-        private long sent;
-        private long received;
+    private final class PingPong extends Exchange {
         private long sentAtNanos;
 
         PingPong(int id, Connection connection) {
-            this.id = id;
-            this.connection = connection;
+            super(id, connection);
         }
 
         @Override
@@ -223,16 +242,11 @@ public final class Load {
     }
 
     /** Stream: write while the channel is writable, check everything that comes back. */
-    private final class Stream extends ChannelInboundHandlerAdapter {
-        private final int id;
-        private final Connection connection;
-        private long sent;
-        private long received;
+    private final class Stream extends Exchange {
         private boolean finished;
 
         Stream(int id, Connection connection) {
-            this.id = id;
-            this.connection = connection;
+            super(id, connection);
         }
 
         @Override
@@ -262,10 +276,6 @@ public final class Load {
             if (stopping && !finished) {
                 finished = true;
                 connection.shutdownOutput();
-            } else if (stopping) {
-                return;
-            } else if (!ctx.channel().isWritable()) {
-                return;
             }
         }
 
@@ -283,20 +293,16 @@ public final class Load {
     }
 
     /** Churn: one request, half-close, read to EOF and check; the connection's end starts the next. */
-    private final class OneShot extends ChannelInboundHandlerAdapter {
-        private final int id;
-        private final Connection connection;
-        private long received;
-
+    private final class OneShot extends Exchange {
         OneShot(int id, Connection connection) {
-            this.id = id;
-            this.connection = connection;
+            super(id, connection);
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             ByteBuf buf = ctx.alloc().buffer(settings.sizeBytes());
             Pattern.fill(buf, id, 0, settings.sizeBytes());
+            sent = settings.sizeBytes();
             ctx.writeAndFlush(buf);
             connection.shutdownOutput();
             ctx.fireChannelActive();
@@ -304,11 +310,10 @@ public final class Load {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            long n = check((ByteBuf) msg, id, received, settings.sizeBytes(), connection);
+            long n = check((ByteBuf) msg, id, received, sent, connection);
             if (n > 0) {
                 received += n;
             }
         }
     }
-
 }
