@@ -1,5 +1,6 @@
 package dev.grace.cli;
 
+import dev.grace.SourcePorts;
 import dev.grace.Transport;
 import dev.grace.cli.bench.Load;
 import java.io.PrintWriter;
@@ -45,6 +46,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "How long to load (default: ${DEFAULT-VALUE}).")
     Duration duration;
 
+    @Option(names = "--source-ports", converter = Values.PortRange.class, paramLabel = "LOW-HIGH",
+            description = "Connect from these local ports, in turn, taking over their TIME_WAIT at once (as grace proxy's --upstream-source-ports). Default: the kernel chooses.")
+    SourcePorts sourcePorts;
+
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
@@ -74,7 +79,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         boolean terminal = System.console() != null;
         String name = mode.name().toLowerCase(Locale.ROOT);
-        Load.Result result = new Load(new Load.Settings(mode, target, connections, bytes, duration, chosen)).run(progress -> {
+        Load.Result result = new Load(new Load.Settings(mode, target, connections, bytes, duration, chosen, sourcePorts)).run(progress -> {
             String line = String.format(Locale.ROOT, "%s %5.1fs  %,10d %s/s  %10s/s  p99 %s",
                     name, progress.seconds(), progress.operations(), unit(), mebibytes(progress.bytes()),
                     micros(progress.interval().getTotalCount() == 0 ? 0 : progress.interval().getValueAtPercentile(99)));

@@ -2,6 +2,7 @@ package dev.grace.cli;
 
 import dev.grace.Connection;
 import dev.grace.ConnectionOptions;
+import dev.grace.SourcePorts;
 import dev.grace.Transport;
 import dev.grace.relay.RelayListener;
 import dev.grace.relay.RelayOptions;
@@ -65,6 +66,10 @@ final class ProxyCommand implements Callable<Integer> {
             description = "When the upstream finished first: answer its FIN with ours (graceful) or release with RST so neither side keeps TIME_WAIT (reset) (default: ${DEFAULT-VALUE}).")
     RelayOptions.UpstreamRelease upstreamRelease;
 
+    @Option(names = "--upstream-source-ports", converter = Values.PortRange.class, paramLabel = "LOW-HIGH",
+            description = "Connect upstream from these local ports, in turn, bound with SO_REUSEADDR so that a port's TIME_WAIT is taken over at once (needs TCP timestamps; keep the range for Grace alone). Default: the kernel chooses.")
+    SourcePorts upstreamSourcePorts;
+
     @Option(names = "--admin-port", converter = Values.Port.class, paramLabel = "PORT",
             description = "Serve /metrics, /ready and /live on this port of the listen address; 0 picks a free one.")
     Integer adminPort;
@@ -97,7 +102,7 @@ final class ProxyCommand implements Callable<Integer> {
         Transport chosen;
         try {
             chosen = Transport.parse(transport);
-            relay = new RelayOptions(maxBuffer, finTimeout, connectTimeout, upstreamRelease);
+            relay = new RelayOptions(maxBuffer, finTimeout, connectTimeout, upstreamRelease, upstreamSourcePorts);
             connection = ConnectionOptions.defaults().withCloseTimeout(closeTimeout);
         } catch (IllegalArgumentException e) {
             err.println("proxy: " + e.getMessage());

@@ -1,5 +1,6 @@
 package dev.grace.cli;
 
+import dev.grace.SourcePorts;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -43,6 +44,18 @@ final class Values {
         @Override
         public Integer convert(String value) {
             return parsePort(value, value);
+        }
+    }
+
+    /** {@code LOW-HIGH}, ports 1 to 65535 with LOW at most HIGH. */
+    static final class PortRange implements ITypeConverter<SourcePorts> {
+        @Override
+        public SourcePorts convert(String value) {
+            try {
+                return SourcePorts.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException("'" + value + "' is not a port range (LOW-HIGH within 1-65535, LOW at most HIGH)");
+            }
         }
     }
 

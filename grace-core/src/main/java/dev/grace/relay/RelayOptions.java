@@ -1,5 +1,6 @@
 package dev.grace.relay;
 
+import dev.grace.SourcePorts;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -12,8 +13,11 @@ import java.util.Objects;
  *                         long aborts both legs (HAProxy's client-fin / server-fin)
  * @param connectTimeout   bound on connecting the upstream leg
  * @param upstreamRelease  how the upstream socket is released once both directions finished
+ * @param upstreamSourcePorts local ports the upstream legs connect from, in turn; null: the
+ *                         kernel chooses (see {@link SourcePorts} for what choosing buys)
  */
-public record RelayOptions(int maxBufferBytes, Duration finTimeout, Duration connectTimeout, UpstreamRelease upstreamRelease) {
+public record RelayOptions(int maxBufferBytes, Duration finTimeout, Duration connectTimeout, UpstreamRelease upstreamRelease,
+        SourcePorts upstreamSourcePorts) {
 
     public static final int DEFAULT_MAX_BUFFER_BYTES = 64 * 1024;
     public static final int MIN_BUFFER_BYTES = 64;
@@ -31,23 +35,27 @@ public record RelayOptions(int maxBufferBytes, Duration finTimeout, Duration con
     }
 
     public static RelayOptions defaults() {
-        return new RelayOptions(DEFAULT_MAX_BUFFER_BYTES, Duration.ofSeconds(30), Duration.ofSeconds(5), UpstreamRelease.GRACEFUL);
+        return new RelayOptions(DEFAULT_MAX_BUFFER_BYTES, Duration.ofSeconds(30), Duration.ofSeconds(5), UpstreamRelease.GRACEFUL, null);
     }
 
     public RelayOptions withMaxBufferBytes(int value) {
-        return new RelayOptions(value, finTimeout, connectTimeout, upstreamRelease);
+        return new RelayOptions(value, finTimeout, connectTimeout, upstreamRelease, upstreamSourcePorts);
     }
 
     public RelayOptions withFinTimeout(Duration value) {
-        return new RelayOptions(maxBufferBytes, value, connectTimeout, upstreamRelease);
+        return new RelayOptions(maxBufferBytes, value, connectTimeout, upstreamRelease, upstreamSourcePorts);
     }
 
     public RelayOptions withConnectTimeout(Duration value) {
-        return new RelayOptions(maxBufferBytes, finTimeout, value, upstreamRelease);
+        return new RelayOptions(maxBufferBytes, finTimeout, value, upstreamRelease, upstreamSourcePorts);
     }
 
     public RelayOptions withUpstreamRelease(UpstreamRelease value) {
-        return new RelayOptions(maxBufferBytes, finTimeout, connectTimeout, value);
+        return new RelayOptions(maxBufferBytes, finTimeout, connectTimeout, value, upstreamSourcePorts);
+    }
+
+    public RelayOptions withUpstreamSourcePorts(SourcePorts value) {
+        return new RelayOptions(maxBufferBytes, finTimeout, connectTimeout, upstreamRelease, value);
     }
 
     private static void requirePositive(String name, Duration value) {

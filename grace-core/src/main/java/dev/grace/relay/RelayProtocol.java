@@ -4,6 +4,7 @@ import dev.grace.Connection;
 import dev.grace.ConnectionListener;
 import dev.grace.ConnectionOptions;
 import dev.grace.Grace;
+import dev.grace.SourcePorts;
 import dev.grace.Transport;
 import dev.grace.internal.GracefulConnection;
 import dev.grace.server.Protocol;
@@ -64,7 +65,7 @@ public final class RelayProtocol implements Protocol {
         clientChannel.config().setAutoRead(false);
         clientChannel.config().setRecvByteBufAllocator(readBuffers());
         Relay relay = Relay.accept(client, listener, options);
-        ChannelFuture connect = new Bootstrap()
+        Bootstrap upstreamLeg = new Bootstrap()
                 .group(clientChannel.eventLoop())
                 .channel(Transport.of(clientChannel).channelClass())
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -82,8 +83,9 @@ public final class RelayProtocol implements Protocol {
                         upstream.closeFuture().whenComplete((report, failure) -> openUpstreamLegs.remove(upstream));
                         relay.upstreamCreated(upstream);
                     }
-                })
-                .connect(target);
+                });
+        SourcePorts ports = options.upstreamSourcePorts();
+        ChannelFuture connect = ports == null ? upstreamLeg.connect(target) : ports.connect(upstreamLeg, target);
         connect.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
                 relay.upstreamConnected();

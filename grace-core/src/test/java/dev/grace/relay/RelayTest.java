@@ -331,6 +331,70 @@ class RelayTest {
         });
     }
 
+    /**
+     * The client finishes first, so the proxy's upstream leg sends the first FIN and keeps each
+     * upstream port in TIME_WAIT: with two source ports, session three on must take a TIME_WAIT
+     * over, or its connect fails.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void upstreamSourcePortsTakeTheirTimeWaitOverSessionAfterSession(Transport transport) throws Exception {
+        int sessions = 12;
+        int low = freePortPairStart();
+        List<Integer> upstreamPorts = new ArrayList<>();
+        try (ServerSocket backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
+                for (int i = 0; i < sessions; i++) {
+                    try (Socket socket = backend.accept()) {
+                        socket.setSoTimeout(15_000);
+                        upstreamPorts.add(socket.getPort());
+                        byte[] request = socket.getInputStream().readAllBytes();
+                        socket.getOutputStream().write(("echo:" + new String(request)).getBytes());
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }, threads);
+            RelayOptions options = RelayOptions.defaults().withUpstreamSourcePorts(dev.grace.SourcePorts.range(low, low + 1));
+            try (Proxy proxy = new Proxy(transport, (InetSocketAddress) backend.getLocalSocketAddress(), options)) {
+                for (int i = 0; i < sessions; i++) {
+                    try (Peer client = Peer.connect(proxy.address())) {
+                        client.send("request " + i);
+                        client.halfClose();
+                        Peer.ReadResult response = client.readToEnd();
+                        assertThat(response.text()).isEqualTo("echo:request " + i);
+                        assertThat(response.end()).isEqualTo(Peer.ReadResult.End.FIN);
+                    }
+                    RelayReport report = proxy.nextRelayed();
+                    assertThat(report.firstFinished()).isEqualTo(RelayReport.Leg.CLIENT);
+                    assertThat(report.isClean()).as("%s", report).isTrue();
+                }
+            }
+            served.get(15, TimeUnit.SECONDS);
+        }
+        assertThat(upstreamPorts).hasSize(sessions).allSatisfy(port -> assertThat(port).isBetween(low, low + 1));
+        assertThat(Kernel.timeWait(low).size() + Kernel.timeWait(low + 1).size())
+                .as("one TIME_WAIT per port at most: each new session took the last one over").isBetween(1, 2);
+    }
+
+    /** The first of two consecutive ports nothing uses. */
+    private static int freePortPairStart() throws Exception {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int low;
+            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                low = probe.getLocalPort();
+            }
+            if (low < 65535 && Kernel.timeWait(low).isEmpty() && Kernel.timeWait(low + 1).isEmpty()) {
+                try (ServerSocket second = new ServerSocket(low + 1, 1, InetAddress.getLoopbackAddress())) {
+                    return low;
+                } catch (IOException taken) {
+                    // Try another pair.
+                }
+            }
+        }
+        throw new IllegalStateException("no two consecutive free ports");
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void resetReleaseLeavesNoTimeWaitWhenTheBackendFinishesFirst(Transport transport) throws Exception {

@@ -5,6 +5,7 @@ import dev.grace.Connection;
 import dev.grace.ConnectionOptions;
 import dev.grace.Grace;
 import dev.grace.Outcome;
+import dev.grace.SourcePorts;
 import dev.grace.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -36,8 +37,12 @@ public final class Load {
     /** What kind of load. */
     public enum Mode { ECHO, STREAM, CHURN }
 
-    /** @param sizeBytes bytes per request (echo, churn) or per write (stream) */
-    public record Settings(Mode mode, InetSocketAddress target, int connections, int sizeBytes, Duration duration, Transport transport) {}
+    /**
+     * @param sizeBytes   bytes per request (echo, churn) or per write (stream)
+     * @param sourcePorts local ports to connect from, in turn; null: the kernel chooses
+     */
+    public record Settings(Mode mode, InetSocketAddress target, int connections, int sizeBytes, Duration duration, Transport transport,
+            SourcePorts sourcePorts) {}
 
     /** One second of progress. */
     public record Progress(double seconds, long operations, long bytes, Histogram interval) {}
@@ -110,7 +115,7 @@ public final class Load {
         int id = nextId.getAndIncrement();
         inFlight.incrementAndGet();
         long startNanos = System.nanoTime();
-        new Bootstrap().group(group).channel(settings.transport().channelClass())
+        Bootstrap bootstrap = new Bootstrap().group(group).channel(settings.transport().channelClass())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
@@ -126,9 +131,13 @@ public final class Load {
                         connection.closeFuture().thenAccept(report -> ended(report, startNanos));
                         channel.pipeline().addLast(exchange);
                     }
-                })
-                // A refused connect ends in Grace's report too (ERROR), counted as a reset.
-                .connect(settings.target());
+                });
+        // A refused connect ends in Grace's report too (ERROR), counted as a reset.
+        if (settings.sourcePorts() == null) {
+            bootstrap.connect(settings.target());
+        } else {
+            settings.sourcePorts().connect(bootstrap, settings.target());
+        }
     }
 
     private void ended(CloseReport report, long startNanos) {

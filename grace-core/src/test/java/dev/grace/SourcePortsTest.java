@@ -1,0 +1,103 @@
+package dev.grace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.grace.testing.FdLeakCheck;
+import dev.grace.testing.Kernel;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@ExtendWith(FdLeakCheck.class)
+class SourcePortsTest {
+
+    @Test
+    void portsAreLeasedInTurnAndOneStillHeldIsSkipped() {
+        SourcePorts ports = SourcePorts.range(5000, 5002);
+
+        assertThat(ports.lease()).isEqualTo(5000);
+        assertThat(ports.lease()).isEqualTo(5001);
+        ports.release(5000);
+        assertThat(ports.lease()).isEqualTo(5002);
+        assertThat(ports.lease()).as("wraps, skipping 5001 which is still held").isEqualTo(5000);
+        assertThat(ports.lease()).as("every port held: the kernel chooses").isZero();
+        ports.release(5001);
+        assertThat(ports.lease()).isEqualTo(5001);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"2000-1000", "0-10", "65535-65536", "20000", "-5", "1-2-3", "a-b", "1000 - 2000", "123456-123457"})
+    void anythingButLowDashHighWithinThePortsIsRefused(String text) {
+        assertThatThrownBy(() -> SourcePorts.parse(text)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aRangeParsesToItsBounds() {
+        SourcePorts ports = SourcePorts.parse("20000-20999");
+
+        assertThat(ports.low()).isEqualTo(20000);
+        assertThat(ports.high()).isEqualTo(20999);
+        assertThat(ports).hasToString("20000-20999");
+    }
+
+    /**
+     * Twenty connections in a row from one port, each closed by us first, so each leaves the
+     * port in TIME_WAIT toward the same server: every connect after the first takes that
+     * TIME_WAIT over. Without the bind and SO_REUSEADDR the second connect fails.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void oneSourcePortServesConnectionAfterConnectionThoughEachLeftATimeWait(Transport transport) throws Exception {
+        int port = freePort();
+        SourcePorts ports = SourcePorts.range(port, port);
+        EventLoopGroup group = transport.newEventLoopGroup(1, "source-ports");
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Bootstrap bootstrap = new Bootstrap().group(group).channel(transport.channelClass())
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel channel) {
+                            Grace.install(channel, ConnectionOptions.defaults(), ConnectionListener.NONE);
+                        }
+                    });
+            for (int i = 0; i < 20; i++) {
+                Channel channel = ports.connect(bootstrap, (InetSocketAddress) server.getLocalSocketAddress()).sync().channel();
+                Connection connection = Grace.of(channel);
+                try (Socket accepted = server.accept()) {
+                    assertThat(accepted.getPort()).as("connection %d came from the chosen port", i).isEqualTo(port);
+                    connection.shutdownOutput();
+                    InputStream in = accepted.getInputStream();
+                    assertThat(in.read()).as("our FIN").isEqualTo(-1);
+                }
+                CloseReport report = connection.closeFuture().get(10, TimeUnit.SECONDS);
+                assertThat(report.outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+                channel.closeFuture().sync();
+                channel.eventLoop().submit(() -> { }).sync(); // the port's release runs in the close's own task
+            }
+            assertThat(Kernel.timeWait(port)).as("we sent the first FIN each time; one TIME_WAIT is left").hasSize(1);
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return probe.getLocalPort();
+        }
+    }
+}
