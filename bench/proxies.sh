@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Reproduces the proxy table of docs/BENCHMARKS.md: grace proxy next to HAProxy (TCP mode),
-# nginx stream and socat, each in its default setup in front of the same raw Netty echo
-# backend, the same load on each, interleaved for ROUNDS rounds; medians and min-max.
-# Proxies that are not installed are skipped. Loopback only; ends only what it started.
+# Reproduces the proxy table of docs/BENCHMARKS.md: grace proxy (default, --upstream-release
+# reset, --upstream-source-ports) next to HAProxy (TCP mode), nginx stream (default, and with
+# proxy_half_close on) and socat, in front of the same raw Netty echo backend, the same load on
+# each, interleaved for ROUNDS rounds; medians and min-max. A run in which an echo came back
+# short or wrong makes the cell "loses data". Proxies that are not installed are skipped.
+# Loopback only; ends only what it started.
 #   ROUNDS=3 DURATION=10s CONNECTIONS=50 bench/proxies.sh
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -33,6 +35,7 @@ start_grace() { # name, extra flags...
 }
 start_grace grace
 start_grace grace-reset --upstream-release reset
+start_grace grace-ports --upstream-source-ports 24000-25999
 
 if command -v haproxy >/dev/null; then
   port="$(free_port 21001)"
@@ -55,19 +58,26 @@ CFG
 fi
 
 if [ -x /usr/sbin/nginx ] && [ -f /usr/lib/nginx/modules/ngx_stream_module.so ]; then
-  port="$(free_port 21101)"
-  cat >"$tmp/nginx.conf" <<CFG
+  start_nginx() { # name, first port to try, extra directives for the server block
+    local port; port="$(free_port "$2")"
+    mkdir -p "$tmp/$1"
+    cat >"$tmp/$1/nginx.conf" <<CFG
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 daemon off;
 master_process off;
 worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
+pid $tmp/$1/nginx.pid;
+error_log $tmp/$1/error.log;
 events { worker_connections 20000; }
-stream { server { listen 127.0.0.1:$port; proxy_pass 127.0.0.1:$backend; } }
+stream { server { listen 127.0.0.1:$port; proxy_pass 127.0.0.1:$backend; $3 } }
 CFG
-  background "$tmp/nginx.log" "$server_cpu" /usr/sbin/nginx -p "$tmp" -c "$tmp/nginx.conf"
-  wait_listen "$port" "${pids[-1]}"; ports[nginx-stream]="$port"
+    background "$tmp/$1/nginx.log" "$server_cpu" /usr/sbin/nginx -p "$tmp/$1" -c "$tmp/$1/nginx.conf"
+    wait_listen "$port" "${pids[-1]}"; ports[$1]="$port"
+  }
+  start_nginx nginx-stream 21101 ""
+  # The default closes both legs on the client's FIN and loses the answer still on its way;
+  # proxy_half_close (nginx 1.21.4+) carries the half-close instead.
+  start_nginx nginx-half-close 21151 "proxy_half_close on;"
 fi
 
 if command -v socat >/dev/null; then
@@ -76,14 +86,20 @@ if command -v socat >/dev/null; then
   wait_listen "$port" "${pids[-1]}"; ports[socat]="$port"
 fi
 
-measure() { # mode, size, port -> "rate bytes_per_second"
-  pin "$load_cpu" java -jar "$jar" bench "$1" --target "127.0.0.1:$3" -s "$2" -c "$connections" -d "$duration" --json 2>/dev/null \
-    | sed -n 's/.*"seconds": \([0-9.]*\), "operations": [0-9]*, "rate": \([0-9.]*\), "bytes": \([0-9]*\).*/\2 \3 \1/p'
+measure() { # mode, size, port -> "rate bytes seconds", or "lost" when an echo came back short or wrong
+  { pin "$load_cpu" java -jar "$jar" bench "$1" --target "127.0.0.1:$3" -s "$2" -c "$connections" -d "$duration" --json 2>/dev/null || true; } \
+    | sed -n -e 's/.*"mismatch": "[^"]*"}$/lost/p' \
+      -e 's/.*"seconds": \([0-9.]*\), "operations": [0-9]*, "rate": \([0-9.]*\), "bytes": \([0-9]*\).*"mismatch": null}$/\2 \3 \1/p'
 }
 
-median() { local m lo hi; read -r m lo hi <<<"$(stats "$@")"; printf '%s (%s-%s)' "$m" "$lo" "$hi"; }
+cell() { # values of the rounds, "lost" for a run that lost data -> the table's cell
+  local lost=0 kept=() v m lo hi
+  for v in "$@"; do if [ "$v" = lost ]; then lost=$((lost + 1)); else kept+=("$v"); fi; done
+  if [ "$lost" -gt 0 ]; then printf 'loses data (%s of %s runs)' "$lost" "$#"; return; fi
+  read -r m lo hi <<<"$(stats "${kept[@]}")"; printf '%s (%s-%s)' "$m" "$lo" "$hi"
+}
 
-names=(grace grace-reset haproxy nginx-stream socat)
+names=(grace grace-reset grace-ports haproxy nginx-stream nginx-half-close socat)
 echo "| load | $(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf '%s | ' "$n"; done)"
 echo "| --- |$(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf ' --- |'; done)"
 for load in "stream 64k MiB/s" "echo 64 req/s" "churn 64 conn/s"; do
@@ -93,7 +109,7 @@ for load in "stream 64k MiB/s" "echo 64 req/s" "churn 64 conn/s"; do
     for n in "${names[@]}"; do
       [ -n "${ports[$n]:-}" ] || continue
       read -r rate bytes seconds <<<"$(measure "$1" "$2" "${ports[$n]}")"
-      if [ "$3" = "MiB/s" ]; then value="$(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.0f", b / s / 1048576 }')"; else value="$rate"; fi
+      if [ "$rate" = lost ]; then value=lost; elif [ "$3" = "MiB/s" ]; then value="$(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.0f", b / s / 1048576 }')"; else value="$rate"; fi
       values[$n]="${values[$n]:-} $value"
     done
   done
@@ -101,7 +117,7 @@ for load in "stream 64k MiB/s" "echo 64 req/s" "churn 64 conn/s"; do
   for n in "${names[@]}"; do
     [ -n "${ports[$n]:-}" ] || continue
     # shellcheck disable=SC2086
-    row="$row $(median ${values[$n]}) |"
+    row="$row $(cell ${values[$n]}) |"
   done
   echo "$row"
   unset values

@@ -724,7 +724,10 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
                 cause);
         try {
             setState(ConnectionState.CLOSED);
-            finSentFuture.completeExceptionally(new ClosedChannelException());
+            if (!finSentFuture.isDone()) {
+                // Most connections sent their FIN: no exception (and stack trace) for them.
+                finSentFuture.completeExceptionally(new ClosedChannelException());
+            }
             listener.closed(this, report);
         } catch (Throwable t) {
             log.warn("connection listener failed on close of {}", channel, t);
