@@ -5,7 +5,7 @@
 # each, interleaved for ROUNDS rounds; medians and min-max. A run in which an echo came back
 # short or wrong makes the cell "loses data". Proxies that are not installed are skipped.
 # Loopback only; ends only what it started.
-#   ROUNDS=3 DURATION=10s CONNECTIONS=50 bench/proxies.sh
+#   ROUNDS=3 DURATION=10s CONNECTIONS=50 LOADS="stream echo churn" bench/proxies.sh
 set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -104,6 +104,7 @@ echo "| load | $(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf '%
 echo "| --- |$(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf ' --- |'; done)"
 for load in "stream 64k MiB/s" "echo 64 req/s" "churn 64 conn/s"; do
   set -- $load
+  [[ " ${LOADS:-stream echo churn} " == *" $1 "* ]] || continue
   declare -A values=()
   for _ in $(seq "$rounds"); do
     for n in "${names[@]}"; do

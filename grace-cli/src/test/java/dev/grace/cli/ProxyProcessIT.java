@@ -8,8 +8,13 @@ import dev.grace.server.Server;
 import dev.grace.server.ServerOptions;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
@@ -125,5 +130,51 @@ class ProxyProcessIT {
             grace.signal("TERM");
             assertThat(grace.awaitExit(20)).isZero();
         }
+    }
+
+    @Test
+    void upstreamSourcePortsAreTheOnlyPortsTheProxyConnectsFrom() throws Exception {
+        int low = freePorts(4);
+        List<Integer> seen = new ArrayList<>();
+        try (ServerSocket backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+                GraceProcess grace = GraceProcess.start("proxy", "--listen=127.0.0.1:0", "--to=127.0.0.1:" + backend.getLocalPort(),
+                        "--upstream-source-ports=" + low + "-" + (low + 3))) {
+            InetSocketAddress address = grace.awaitListening();
+            for (int i = 0; i < 8; i++) {
+                try (Socket client = connect(address)) {
+                    client.getOutputStream().write(("session " + i).getBytes(StandardCharsets.US_ASCII));
+                    client.shutdownOutput();
+                    try (Socket upstream = backend.accept()) {
+                        seen.add(upstream.getPort());
+                        upstream.setSoTimeout(15_000);
+                        upstream.getOutputStream().write(upstream.getInputStream().readAllBytes());
+                    }
+                    assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("session " + i);
+                }
+            }
+            grace.signal("TERM");
+            assertThat(grace.awaitExit(20)).isZero();
+            assertThat(grace.stderr()).filteredOn(line -> line.startsWith("relayed ")).hasSize(8)
+                    .allSatisfy(line -> assertThat(line).contains("client_outcome=FIN_BOTH_WAYS upstream_outcome=FIN_BOTH_WAYS"));
+        }
+        assertThat(seen).hasSize(8).allSatisfy(port -> assertThat(port).isBetween(low, low + 3));
+    }
+
+    /** The first of {@code count} consecutive ports below the ephemeral range that nothing holds. */
+    private static int freePorts(int count) {
+        for (int low = 20_000 + new Random().nextInt(8_000); low < 32_000; low += count) {
+            int bound = 0;
+            for (; bound < count; bound++) {
+                try (ServerSocket probe = new ServerSocket(low + bound, 1, InetAddress.getLoopbackAddress())) {
+                    probe.setReuseAddress(false);
+                } catch (IOException taken) {
+                    break;
+                }
+            }
+            if (bound == count) {
+                return low;
+            }
+        }
+        throw new IllegalStateException("no " + count + " consecutive free ports");
     }
 }
