@@ -5,7 +5,7 @@
 # each, interleaved for ROUNDS rounds; medians and min-max. A run in which an echo came back
 # short or wrong makes the cell "loses data". Proxies that are not installed are skipped.
 # Loopback only; ends only what it started.
-#   ROUNDS=3 DURATION=10s CONNECTIONS=50 LOADS="stream echo churn" bench/proxies.sh
+#   ROUNDS=3 DURATION=10s CONNECTIONS=50 LOADS="stream echo c-echo churn" bench/proxies.sh
 set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -86,7 +86,16 @@ if command -v socat >/dev/null; then
   wait_listen "$port" "${pids[-1]}"; ports[socat]="$port"
 fi
 
+# The echo load also from an independent generator (C, epoll, one thread), so grace bench is not
+# the only judge.
+command -v cc >/dev/null && cc -O2 -o "$tmp/echo-load" "$root/bench/echo-load.c"
+
 measure() { # mode, size, port -> "rate bytes seconds", or "lost" when an echo came back short or wrong
+  if [ "$1" = c-echo ]; then
+    { pin "$load_cpu" "$tmp/echo-load" 127.0.0.1 "$3" "$connections" "$2" "${duration%s}" 2>&1 || true; } \
+      | sed -n -e 's/.*\(data mismatch\|ended early\).*/lost/p' -e 's/.*seconds=\([0-9.]*\) rate=\([0-9]*\).*/\2 0 \1/p'
+    return
+  fi
   { pin "$load_cpu" java -jar "$jar" bench "$1" --target "127.0.0.1:$3" -s "$2" -c "$connections" -d "$duration" --json 2>/dev/null || true; } \
     | sed -n -e 's/.*"mismatch": "[^"]*"}$/lost/p' \
       -e 's/.*"seconds": \([0-9.]*\), "operations": [0-9]*, "rate": \([0-9.]*\), "bytes": \([0-9]*\).*"mismatch": null}$/\2 \3 \1/p'
@@ -102,13 +111,20 @@ cell() { # values of the rounds, "lost" for a run that lost data -> the table's 
 names=(grace grace-reset grace-ports haproxy nginx-stream nginx-half-close socat)
 echo "| load | $(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf '%s | ' "$n"; done)"
 echo "| --- |$(for n in "${names[@]}"; do [ -n "${ports[$n]:-}" ] && printf ' --- |'; done)"
-for load in "stream 64k MiB/s" "echo 64 req/s" "churn 64 conn/s"; do
+for load in "stream 64k MiB/s" "echo 64 req/s" "c-echo 64 req/s" "churn 64 conn/s"; do
   set -- $load
-  [[ " ${LOADS:-stream echo churn} " == *" $1 "* ]] || continue
+  [[ " ${LOADS:-stream echo c-echo churn} " == *" $1 "* ]] || continue
+  [ "$1" != c-echo ] || [ -x "$tmp/echo-load" ] || continue
   declare -A values=()
+  # One unmeasured run each first: the JVM contenders compile this load's paths, every
+  # contender starts from the same warm state.
+  for n in "${names[@]}"; do
+    [ -z "${ports[$n]:-}" ] || duration=3s measure "$1" "$2" "${ports[$n]}" >/dev/null
+  done
   for _ in $(seq "$rounds"); do
     for n in "${names[@]}"; do
       [ -n "${ports[$n]:-}" ] || continue
+      sleep 2   # the previous contender's exits and closes settle on the shared core
       read -r rate bytes seconds <<<"$(measure "$1" "$2" "${ports[$n]}")"
       if [ "$rate" = lost ]; then value=lost; elif [ "$3" = "MiB/s" ]; then value="$(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.0f", b / s / 1048576 }')"; else value="$rate"; fi
       values[$n]="${values[$n]:-} $value"
