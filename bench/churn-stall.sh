@@ -17,6 +17,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ports="${PORTS:-2000}"
 duration="${DURATION:-5s}"
+if ! [[ "$ports" =~ ^[0-9]+$ ]] || [ "$ports" -lt 100 ] || [ "$ports" -gt 4000 ]; then
+  echo "PORTS must be 100 to 4000 (the ranges of the kernel, HAProxy, grace and the load must not overlap)" >&2
+  exit 2
+fi
 ns="grace-stall-$$"
 ip netns add "$ns"
 trap 'cleanup; ip netns del "$ns" 2>/dev/null || true' EXIT
@@ -28,15 +32,15 @@ grace_range="24000-$((24000 + ports - 1))"
 load_range="30000-39999"
 
 background "$tmp/backend.out" "$server_cpu" ip netns exec "$ns" java -cp "$jar" "$root/bench/RawNettyEcho.java" 0
-backend="$(port_of "$tmp/backend.out")"
+backend="$(port_of "$tmp/backend.out" "${pids[-1]}")"
 
 declare -A target
 background "$tmp/grace.out" "$server_cpu" ip netns exec "$ns" java -jar "$jar" proxy --listen 127.0.0.1:0 \
   --to "127.0.0.1:$backend" --log error
-target[grace]="$(port_of "$tmp/grace.out")"
+target[grace]="$(port_of "$tmp/grace.out" "${pids[-1]}")"
 background "$tmp/grace-ports.out" "$server_cpu" ip netns exec "$ns" java -jar "$jar" proxy --listen 127.0.0.1:0 \
   --to "127.0.0.1:$backend" --log error --upstream-source-ports "$grace_range"
-target[grace-ports]="$(port_of "$tmp/grace-ports.out")"
+target[grace-ports]="$(port_of "$tmp/grace-ports.out" "${pids[-1]}")"
 names=(grace grace-ports)
 if command -v haproxy >/dev/null; then
   cat >"$tmp/haproxy.cfg" <<CFG
@@ -59,7 +63,10 @@ backend echo-source
   server echo 127.0.0.1:$backend source 127.0.0.1:$haproxy_range
 CFG
   background "$tmp/haproxy.log" "$server_cpu" ip netns exec "$ns" haproxy -db -f "$tmp/haproxy.cfg"
-  until inns ss -ltnH "sport = :19002" | grep -q .; do sleep 0.1; done
+  until inns ss -ltnH "sport = :19002" | grep -q .; do
+    kill -0 "${pids[-1]}" 2>/dev/null || { echo "haproxy failed to start; see $tmp/haproxy.log" >&2; exit 1; }
+    sleep 0.1
+  done
   target[haproxy]=19001; target[haproxy-source]=19002
   names=(haproxy haproxy-source "${names[@]}")
 fi
@@ -99,3 +106,5 @@ for n in "${names[@]}"; do
   read -r m lo hi <<<"$(stats ${rates[$n]})"
   echo "| $n | $m ($lo-$hi) | ${resets[$n]} | ${lost[$n]:-none} | ${tw[$n]} |"
 done
+echo
+echo "grace and haproxy (both default) share the kernel's range: their TIME_WAIT column counts both."

@@ -27,8 +27,11 @@ background() { # log, cpu, command...: starts it pinned, records its own PID (ta
   pids+=($!)
 }
 
-port_of() { # log -> the port of its "listening on 127.0.0.1:PORT" line, once printed
-  until grep -q '^listening on' "$1" 2>/dev/null; do sleep 0.1; done
+port_of() { # log [pid] -> the port of its "listening on 127.0.0.1:PORT" line, once printed
+  until grep -q '^listening on' "$1" 2>/dev/null; do
+    if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then echo "a process failed to start; see $1" >&2; exit 1; fi
+    sleep 0.1
+  done
   sed -n 's/^listening on 127.0.0.1://p' "$1"
 }
 

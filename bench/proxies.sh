@@ -25,13 +25,13 @@ wait_listen() { # port, pid: fail rather than wait forever if the proxy died
 }
 
 background "$tmp/backend.out" "$server_cpu" java -cp "$jar" "$root/bench/RawNettyEcho.java" 0
-backend="$(port_of "$tmp/backend.out")"
+backend="$(port_of "$tmp/backend.out" "${pids[-1]}")"
 
 declare -A ports
 start_grace() { # name, extra flags...
   local name="$1"; shift
   background "$tmp/$name.out" "$server_cpu" java -jar "$jar" proxy --listen 127.0.0.1:0 --to "127.0.0.1:$backend" --log error "$@"
-  ports[$name]="$(port_of "$tmp/$name.out")"
+  ports[$name]="$(port_of "$tmp/$name.out" "${pids[-1]}")"
 }
 start_grace grace
 start_grace grace-reset --upstream-release reset
@@ -88,7 +88,9 @@ fi
 
 # The echo load also from an independent generator (C, epoll, one thread), so grace bench is not
 # the only judge.
-command -v cc >/dev/null && cc -O2 -o "$tmp/echo-load" "$root/bench/echo-load.c"
+if command -v cc >/dev/null; then
+  cc -O2 -o "$tmp/echo-load" "$root/bench/echo-load.c" || echo "bench/echo-load.c did not compile: no c-echo row" >&2
+fi
 
 measure() { # mode, size, port -> "rate bytes seconds", or "lost" when an echo came back short or wrong
   if [ "$1" = c-echo ]; then
@@ -101,10 +103,13 @@ measure() { # mode, size, port -> "rate bytes seconds", or "lost" when an echo c
       -e 's/.*"seconds": \([0-9.]*\), "operations": [0-9]*, "rate": \([0-9.]*\), "bytes": \([0-9]*\).*"mismatch": null}$/\2 \3 \1/p'
 }
 
-cell() { # values of the rounds, "lost" for a run that lost data -> the table's cell
-  local lost=0 kept=() v m lo hi
-  for v in "$@"; do if [ "$v" = lost ]; then lost=$((lost + 1)); else kept+=("$v"); fi; done
+cell() { # values of the rounds ("lost": an echo came back short or wrong; "failed": no result) -> the table's cell
+  local lost=0 failed=0 kept=() v m lo hi
+  for v in "$@"; do
+    case "$v" in lost) lost=$((lost + 1)) ;; failed) failed=$((failed + 1)) ;; *) kept+=("$v") ;; esac
+  done
   if [ "$lost" -gt 0 ]; then printf 'loses data (%s of %s runs)' "$lost" "$#"; return; fi
+  if [ "$failed" -gt 0 ]; then printf 'failed (%s of %s runs)' "$failed" "$#"; return; fi
   read -r m lo hi <<<"$(stats "${kept[@]}")"; printf '%s (%s-%s)' "$m" "$lo" "$hi"
 }
 
@@ -126,7 +131,7 @@ for load in "stream 64k MiB/s" "echo 64 req/s" "c-echo 64 req/s" "churn 64 conn/
       [ -n "${ports[$n]:-}" ] || continue
       sleep 2   # the previous contender's exits and closes settle on the shared core
       read -r rate bytes seconds <<<"$(measure "$1" "$2" "${ports[$n]}")"
-      if [ "$rate" = lost ]; then value=lost; elif [ "$3" = "MiB/s" ]; then value="$(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.0f", b / s / 1048576 }')"; else value="$rate"; fi
+      if [ -z "${rate:-}" ]; then value=failed; elif [ "$rate" = lost ]; then value=lost; elif [ "$3" = "MiB/s" ]; then value="$(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.0f", b / s / 1048576 }')"; else value="$rate"; fi
       values[$n]="${values[$n]:-} $value"
     done
   done

@@ -10,8 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 background "$tmp/grace.out" "$server_cpu" java -jar "$jar" server --port 0 --log error
 background "$tmp/raw.out" "$server_cpu" java -cp "$jar" "$root/bench/RawNettyEcho.java" 0
-grace_port="$(port_of "$tmp/grace.out")"
-raw_port="$(port_of "$tmp/raw.out")"
+grace_port="$(port_of "$tmp/grace.out" "${pids[0]}")"
+raw_port="$(port_of "$tmp/raw.out" "${pids[1]}")"
 
 rate() { # mode, size, port -> operations per second
   pin "$load_cpu" java -jar "$jar" bench "$1" --target "127.0.0.1:$3" -s "$2" -c "$connections" -d "$duration" --json 2>/dev/null \

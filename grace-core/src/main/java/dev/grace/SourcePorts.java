@@ -3,33 +3,41 @@ package dev.grace;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
+import java.net.BindException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.BitSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A range of local ports for outgoing connections, handed out in turn.
  *
  * <p>Whoever sends the first FIN keeps the connection's four-tuple in TIME_WAIT for 60 s. A
  * client (or a proxy's upstream leg) that connects to one server many times a second runs out
- * of tuples: the kernel's own choice of port may take over a TIME_WAIT only a second after it
- * began, and only on loopback. A socket bound to its port before {@code connect()}, with
- * SO_REUSEADDR, may take over a TIME_WAIT of the same tuple at once: Linux allows it when the
- * old connection used TCP timestamps, since PAWS then keeps its stray segments out of the new
- * one. Handing ports out in turn lets each TIME_WAIT age as long as the range allows.
+ * of tuples: the kernel's own choice of port may take over a TIME_WAIT only with
+ * {@code net.ipv4.tcp_tw_reuse} (by default on loopback only) and only about a second after
+ * the last segment. A socket bound to its port before {@code connect()}, with SO_REUSEADDR, may
+ * take over a TIME_WAIT of the same tuple at once: Linux allows it when the old connection used
+ * TCP timestamps, since PAWS then keeps its stray segments out of the new one. Handing ports
+ * out in turn lets each TIME_WAIT age as long as the range allows.
  *
  * <p>A port stays leased while the connection that took it is open, so two connections of this
  * range never share one; when every port is leased the kernel chooses. Keep the range for this
- * use alone (list it in {@code net.ipv4.ip_local_reserved_ports}): a port another socket holds
- * without SO_REUSEADDR fails the connect with "Address already in use". Without TCP timestamps
- * a port comes back only when its TIME_WAIT ends: size the range for 60 s of connections.
+ * use alone (outside {@code net.ipv4.ip_local_port_range}, or reserved in
+ * {@code net.ipv4.ip_local_reserved_ports}): a port another socket holds without SO_REUSEADDR
+ * fails the connect with "Address already in use", and without TCP timestamps a port still in
+ * TIME_WAIT fails it with "Cannot assign requested address". Either way that one connect fails
+ * and the port is set aside for a minute; size the range so that this stays rare.
  */
 public final class SourcePorts {
     private final int low;
     private final int high;
     private final BitSet leased;
+    /** Per port, System.nanoTime() until which it is skipped; allocated once a port is refused. */
+    private long[] setAsideUntil;
     private int next;
 
     private SourcePorts(int low, int high) {
@@ -68,36 +76,92 @@ public final class SourcePorts {
      * Connects through {@code bootstrap} (not changed) from the next free port of the range, bound
      * with SO_REUSEADDR on the wildcard address of the remote's family; the port is free again
      * once the channel closes. When every port is leased, connects from a port the kernel chooses.
+     * A port the kernel refuses (another socket holds it, or its TIME_WAIT cannot be taken over)
+     * fails this connect and is set aside for {@link #SET_ASIDE_NANOS}.
      */
     public ChannelFuture connect(Bootstrap bootstrap, InetSocketAddress remote) {
+        if (remote.isUnresolved()) {
+            throw new IllegalArgumentException("resolve " + remote + " before connecting from a chosen port");
+        }
         int port = lease();
         if (port == 0) {
             return bootstrap.connect(remote);
         }
-        InetAddress wildcard = wildcard(remote.getAddress() instanceof Inet6Address ? 16 : 4);
-        ChannelFuture connect = bootstrap.clone().option(ChannelOption.SO_REUSEADDR, true)
-                .connect(remote, new InetSocketAddress(wildcard, port));
-        connect.channel().closeFuture().addListener(f -> release(port));
+        AtomicBoolean released = new AtomicBoolean();
+        Runnable releaseOnce = () -> {
+            if (released.compareAndSet(false, true)) {
+                release(port);
+            }
+        };
+        ChannelFuture connect;
+        try {
+            InetAddress wildcard = wildcard(remote.getAddress() instanceof Inet6Address ? 16 : 4);
+            connect = bootstrap.clone().option(ChannelOption.SO_REUSEADDR, true).connect(remote, new InetSocketAddress(wildcard, port));
+        } catch (RuntimeException | Error e) {
+            releaseOnce.run();
+            throw e;
+        }
+        // A channel that never registered (no descriptor left, say) never completes its close future.
+        connect.addListener(f -> {
+            if (!f.isSuccess()) {
+                if (portRefused(f.cause())) {
+                    setAside(port);
+                }
+                releaseOnce.run();
+            }
+        });
+        connect.channel().closeFuture().addListener(f -> releaseOnce.run());
         return connect;
     }
 
-    /** The next port no open connection of this range holds, after the last one leased; 0 if none is free. */
+    /** How long a port the kernel refused is skipped: a TIME_WAIT lasts 60 s on Linux. */
+    public static final long SET_ASIDE_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    /**
+     * The next port after the last one leased that no open connection of this range holds and
+     * that is not set aside; 0 if there is none.
+     */
     synchronized int lease() {
         int size = high - low + 1;
-        int offset = leased.nextClearBit(next - low);
-        if (offset >= size) {
-            offset = leased.nextClearBit(0);
-            if (offset >= size) {
-                return 0;
+        long now = System.nanoTime();
+        for (int i = 0, offset = next - low; i < size; i++, offset = offset + 1 == size ? 0 : offset + 1) {
+            if (leased.get(offset)) {
+                continue;
             }
+            if (setAsideUntil != null && setAsideUntil[offset] != 0) {
+                if (setAsideUntil[offset] - now > 0) {
+                    continue;
+                }
+                setAsideUntil[offset] = 0;
+            }
+            leased.set(offset);
+            next = offset + 1 == size ? low : low + offset + 1;
+            return low + offset;
         }
-        leased.set(offset);
-        next = offset + 1 == size ? low : low + offset + 1;
-        return low + offset;
+        return 0;
     }
 
     synchronized void release(int port) {
         leased.clear(port - low);
+    }
+
+    synchronized void setAside(int port) {
+        if (setAsideUntil == null) {
+            setAsideUntil = new long[high - low + 1];
+        }
+        setAsideUntil[port - low] = System.nanoTime() + SET_ASIDE_NANOS | 1; // never 0, which means usable
+    }
+
+    /** Whether a connect failed because of its local port rather than the remote. */
+    private static boolean portRefused(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            if (t instanceof BindException || message.contains("Address already in use")
+                    || message.contains("Cannot assign requested address")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** 0.0.0.0 or ::, by the length of the address. */

@@ -5,12 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.grace.testing.FdLeakCheck;
 import dev.grace.testing.Kernel;
+import dev.grace.testing.Ports;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -63,7 +64,7 @@ class SourcePortsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void oneSourcePortServesConnectionAfterConnectionThoughEachLeftATimeWait(Transport transport) throws Exception {
-        int port = freePort();
+        int port = Ports.freeRunBelowEphemeral(1);
         SourcePorts ports = SourcePorts.range(port, port);
         EventLoopGroup group = transport.newEventLoopGroup(1, "source-ports");
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
@@ -89,15 +90,53 @@ class SourcePortsTest {
                 channel.closeFuture().sync();
                 channel.eventLoop().submit(() -> { }).sync(); // the port's release runs in the close's own task
             }
-            assertThat(Kernel.timeWait(port)).as("we sent the first FIN each time; one TIME_WAIT is left").hasSize(1);
+            assertThat(Kernel.timeWaitFrom(port)).as("we sent the first FIN each time; one TIME_WAIT is left").hasSize(1);
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort();
+    /**
+     * The first port of the range is held by a listener, so the kernel refuses to bind it: that
+     * one connect fails, the port is set aside, and every later connect comes from the second.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void aPortTheKernelRefusesFailsOneConnectAndIsSetAside(Transport transport) throws Exception {
+        int low = Ports.freeRunBelowEphemeral(2);
+        SourcePorts ports = SourcePorts.range(low, low + 1);
+        EventLoopGroup group = transport.newEventLoopGroup(1, "source-ports");
+        try (ServerSocket holder = new ServerSocket(low, 1, InetAddress.getLoopbackAddress());
+                ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Bootstrap bootstrap = new Bootstrap().group(group).channel(transport.channelClass())
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel channel) {
+                        }
+                    });
+            InetSocketAddress target = (InetSocketAddress) server.getLocalSocketAddress();
+            ChannelFuture refused = ports.connect(bootstrap, target).await();
+            assertThat(refused.isSuccess()).isFalse();
+            assertThat(refused.cause()).hasMessageContaining("Address already in use");
+            for (int i = 0; i < 5; i++) {
+                Channel channel = ports.connect(bootstrap, target).sync().channel();
+                try (Socket accepted = server.accept()) {
+                    assertThat(accepted.getPort()).as("connection %d", i).isEqualTo(low + 1);
+                }
+                channel.close().sync();
+                channel.eventLoop().submit(() -> { }).sync(); // the port's release runs in the close's own task
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
+    }
+
+    @Test
+    void anUnresolvedTargetIsRefusedBeforeAnyPortIsTaken() {
+        SourcePorts ports = SourcePorts.range(20000, 20000);
+
+        assertThatThrownBy(() -> ports.connect(new Bootstrap(), InetSocketAddress.createUnresolved("localhost", 80)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(ports.lease()).isEqualTo(20000);
     }
 }

@@ -166,7 +166,7 @@ class ProxyProcessIT {
             int bound = 0;
             for (; bound < count; bound++) {
                 try (ServerSocket probe = new ServerSocket(low + bound, 1, InetAddress.getLoopbackAddress())) {
-                    probe.setReuseAddress(false);
+                    // Bound: the port is free.
                 } catch (IOException taken) {
                     break;
                 }

@@ -16,6 +16,7 @@ import dev.grace.server.ServerOptions;
 import dev.grace.testing.FdLeakCheck;
 import dev.grace.testing.Kernel;
 import dev.grace.testing.Peer;
+import dev.grace.testing.Ports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -340,7 +341,7 @@ class RelayTest {
     @MethodSource("dev.grace.testing.Transports#all")
     void upstreamSourcePortsTakeTheirTimeWaitOverSessionAfterSession(Transport transport) throws Exception {
         int sessions = 12;
-        int low = freePortPairStart();
+        int low = Ports.freeRunBelowEphemeral(2);
         List<Integer> upstreamPorts = new ArrayList<>();
         try (ServerSocket backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
@@ -373,26 +374,8 @@ class RelayTest {
             served.get(15, TimeUnit.SECONDS);
         }
         assertThat(upstreamPorts).hasSize(sessions).allSatisfy(port -> assertThat(port).isBetween(low, low + 1));
-        assertThat(Kernel.timeWait(low).size() + Kernel.timeWait(low + 1).size())
+        assertThat(Kernel.timeWaitFrom(low).size() + Kernel.timeWaitFrom(low + 1).size())
                 .as("one TIME_WAIT per port at most: each new session took the last one over").isBetween(1, 2);
-    }
-
-    /** The first of two consecutive ports nothing uses. */
-    private static int freePortPairStart() throws Exception {
-        for (int attempt = 0; attempt < 100; attempt++) {
-            int low;
-            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                low = probe.getLocalPort();
-            }
-            if (low < 65535 && Kernel.timeWait(low).isEmpty() && Kernel.timeWait(low + 1).isEmpty()) {
-                try (ServerSocket second = new ServerSocket(low + 1, 1, InetAddress.getLoopbackAddress())) {
-                    return low;
-                } catch (IOException taken) {
-                    // Try another pair.
-                }
-            }
-        }
-        throw new IllegalStateException("no two consecutive free ports");
     }
 
     @ParameterizedTest(name = "{0}")

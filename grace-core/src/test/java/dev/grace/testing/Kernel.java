@@ -17,6 +17,11 @@ public final class Kernel {
         return ss("state", "time-wait", "( sport = :" + port + " or dport = :" + port + " )");
     }
 
+    /** Sockets in TIME_WAIT whose local end is {@code port}. */
+    public static List<String> timeWaitFrom(int port) throws IOException, InterruptedException {
+        return ss("state", "time-wait", "( sport = :" + port + " )");
+    }
+
     private static List<String> ss(String... filter) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("ss", "-tanH"));
         command.addAll(List.of(filter));
