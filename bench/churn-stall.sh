@@ -43,14 +43,7 @@ background "$tmp/grace-ports.out" "$server_cpu" ip netns exec "$ns" java -jar "$
 target[grace-ports]="$(port_of "$tmp/grace-ports.out" "${pids[-1]}")"
 names=(grace grace-ports)
 if command -v haproxy >/dev/null; then
-  cat >"$tmp/haproxy.cfg" <<CFG
-global
-  maxconn 9000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+  { haproxy_defaults; cat <<CFG
 frontend relay
   bind 127.0.0.1:19001
   default_backend echo
@@ -62,6 +55,7 @@ backend echo
 backend echo-source
   server echo 127.0.0.1:$backend source 127.0.0.1:$haproxy_range
 CFG
+  } >"$tmp/haproxy.cfg"
   background "$tmp/haproxy.log" "$server_cpu" ip netns exec "$ns" haproxy -db -f "$tmp/haproxy.cfg"
   until inns ss -ltnH "sport = :19002" | grep -q .; do
     kill -0 "${pids[-1]}" 2>/dev/null || { echo "haproxy failed to start; see $tmp/haproxy.log" >&2; exit 1; }

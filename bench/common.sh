@@ -38,3 +38,15 @@ port_of() { # log [pid] -> the port of its "listening on 127.0.0.1:PORT" line, o
 stats() { # values... -> "median min max"
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f %.0f %.0f", m, v[1], v[NR] }'
 }
+
+haproxy_defaults() { # the global and defaults sections of every HAProxy set-up here: TCP mode
+  cat <<CFG
+global
+  maxconn 9000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+CFG
+}
