@@ -11,6 +11,8 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -122,6 +124,38 @@ class BenchTest {
             threads.shutdownNow();
             threads.awaitTermination(10, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * Churn from three chosen ports, many sessions in a row: the bench finishes first, so each
+     * session leaves its port in TIME_WAIT, which the next session from that port takes over.
+     */
+    @Test
+    void churnConnectsOnlyFromTheChosenSourcePorts() throws Exception {
+        int low = LocalPorts.freeRun(3);
+        List<Integer> seen = new CopyOnWriteArrayList<>();
+        ExecutorService threads = Executors.newCachedThreadPool();
+        try (ServerSocket echoing = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            threads.execute(() -> {
+                while (true) {
+                    try (Socket socket = echoing.accept()) {
+                        seen.add(socket.getPort());
+                        socket.getOutputStream().write(socket.getInputStream().readAllBytes());
+                    } catch (IOException e) {
+                        return; // the listener closed at the end of the test
+                    }
+                }
+            });
+            CommandLineTest.Run run = CommandLineTest.run("bench", "churn", "--target", "127.0.0.1:" + echoing.getLocalPort(),
+                    "-c", "1", "-d", "500ms", "--source-ports", low + "-" + (low + 2));
+
+            assertThat(run.exitCode()).as(run.err()).isZero();
+            assertThat(run.out()).contains(" reset=0 timeout=0");
+        } finally {
+            threads.shutdownNow();
+            threads.awaitTermination(10, TimeUnit.SECONDS);
+        }
+        assertThat(seen).hasSizeGreaterThan(3).allSatisfy(port -> assertThat(port).isBetween(low, low + 2));
     }
 
     @Test

@@ -134,7 +134,7 @@ class ProxyProcessIT {
 
     @Test
     void upstreamSourcePortsAreTheOnlyPortsTheProxyConnectsFrom() throws Exception {
-        int low = freePorts(4);
+        int low = LocalPorts.freeRun(4);
         List<Integer> seen = new ArrayList<>();
         try (ServerSocket backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
                 GraceProcess grace = GraceProcess.start("proxy", "--listen=127.0.0.1:0", "--to=127.0.0.1:" + backend.getLocalPort(),
@@ -158,23 +158,5 @@ class ProxyProcessIT {
                     .allSatisfy(line -> assertThat(line).contains("client_outcome=FIN_BOTH_WAYS upstream_outcome=FIN_BOTH_WAYS"));
         }
         assertThat(seen).hasSize(8).allSatisfy(port -> assertThat(port).isBetween(low, low + 3));
-    }
-
-    /** The first of {@code count} consecutive ports below the ephemeral range that nothing holds. */
-    private static int freePorts(int count) {
-        for (int low = 20_000 + new Random().nextInt(8_000); low < 32_000; low += count) {
-            int bound = 0;
-            for (; bound < count; bound++) {
-                try (ServerSocket probe = new ServerSocket(low + bound, 1, InetAddress.getLoopbackAddress())) {
-                    // Bound: the port is free.
-                } catch (IOException taken) {
-                    break;
-                }
-            }
-            if (bound == count) {
-                return low;
-            }
-        }
-        throw new IllegalStateException("no " + count + " consecutive free ports");
     }
 }
