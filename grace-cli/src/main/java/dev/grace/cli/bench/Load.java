@@ -168,25 +168,6 @@ public final class Load {
         on.abort();
     }
 
-    /**
-     * Checks an echoed chunk starting at byte {@code received} against the pattern, and that it
-     * does not go past the {@code sent} bytes; counts and releases it. Returns its length, or -1
-     * after recording a mismatch (which ends the run).
-     */
-    private long check(ByteBuf buf, int connection, long received, long sent, Connection on) {
-        try {
-            long wrong = Pattern.firstMismatch(buf, connection, received);
-            if (wrong >= 0 || received + buf.readableBytes() > sent) {
-                mismatch(connection, wrong >= 0 ? wrong : sent, on, "");
-                return -1;
-            }
-            bytes.add(buf.readableBytes());
-            return buf.readableBytes();
-        } finally {
-            buf.release();
-        }
-    }
-
     /** One connection's side of the load: what it sent, and how much of that came back checked. */
     private abstract class Exchange extends ChannelInboundHandlerAdapter {
         final int id;
@@ -197,6 +178,34 @@ public final class Load {
         Exchange(int id, Connection connection) {
             this.id = id;
             this.connection = connection;
+        }
+
+        /** The next SIZE bytes of this connection's pattern, counted as sent. */
+        ByteBuf nextChunk(ChannelHandlerContext ctx) {
+            ByteBuf buf = ctx.alloc().buffer(settings.sizeBytes());
+            Pattern.fill(buf, id, sent, settings.sizeBytes());
+            sent += settings.sizeBytes();
+            return buf;
+        }
+
+        /**
+         * Checks an echoed chunk against the pattern, and that it does not go past what was sent;
+         * counts and releases it. Returns false after recording a mismatch (which ends the run).
+         */
+        boolean echoed(Object msg) {
+            ByteBuf buf = (ByteBuf) msg;
+            try {
+                long wrong = Pattern.firstMismatch(buf, id, received);
+                if (wrong >= 0 || received + buf.readableBytes() > sent) {
+                    mismatch(id, wrong >= 0 ? wrong : sent, connection, "");
+                    return false;
+                }
+                received += buf.readableBytes();
+                bytes.add(buf.readableBytes());
+                return true;
+            } finally {
+                buf.release();
+            }
         }
 
         @Override
@@ -228,21 +237,14 @@ public final class Load {
                 connection.shutdownOutput();
                 return;
             }
-            ByteBuf buf = ctx.alloc().buffer(settings.sizeBytes());
-            Pattern.fill(buf, id, sent, settings.sizeBytes());
-            sent += settings.sizeBytes();
+            ByteBuf buf = nextChunk(ctx);
             sentAtNanos = System.nanoTime();
             ctx.writeAndFlush(buf);
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            long n = check((ByteBuf) msg, id, received, sent, connection);
-            if (n < 0) {
-                return;
-            }
-            received += n;
-            if (received == sent) {
+            if (echoed(msg) && received == sent) {
                 latency.recordValue(Math.max(1, System.nanoTime() - sentAtNanos));
                 operations.increment();
                 next(ctx);
@@ -272,10 +274,7 @@ public final class Load {
 
         private void pump(ChannelHandlerContext ctx) {
             while (!stopping && ctx.channel().isWritable()) {
-                ByteBuf buf = ctx.alloc().buffer(settings.sizeBytes());
-                Pattern.fill(buf, id, sent, settings.sizeBytes());
-                sent += settings.sizeBytes();
-                ctx.write(buf).addListener(f -> {
+                ctx.write(nextChunk(ctx)).addListener(f -> {
                     if (f.isSuccess()) {
                         operations.increment();
                     }
@@ -290,12 +289,7 @@ public final class Load {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            long n = check((ByteBuf) msg, id, received, sent, connection);
-            if (n < 0) {
-                return;
-            }
-            received += n;
-            if (stopping && !finished) {
+            if (echoed(msg) && stopping && !finished) {
                 pump(ctx);
             }
         }
@@ -309,20 +303,14 @@ public final class Load {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            ByteBuf buf = ctx.alloc().buffer(settings.sizeBytes());
-            Pattern.fill(buf, id, 0, settings.sizeBytes());
-            sent = settings.sizeBytes();
-            ctx.writeAndFlush(buf);
+            ctx.writeAndFlush(nextChunk(ctx));
             connection.shutdownOutput();
             ctx.fireChannelActive();
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            long n = check((ByteBuf) msg, id, received, sent, connection);
-            if (n > 0) {
-                received += n;
-            }
+            echoed(msg);
         }
     }
 }
