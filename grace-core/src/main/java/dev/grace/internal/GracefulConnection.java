@@ -50,6 +50,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     private static final Logger log = LoggerFactory.getLogger(GracefulConnection.class);
     private static final long FIRST_DELIVERY_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final long MAX_DELIVERY_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(64);
+    private static final long FRUITLESS_READ_PASS_MAX_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(16);
 
     private final ConnectionOptions options;
     private final ConnectionListener listener;
@@ -94,7 +95,10 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     private ScheduledFuture<?> inactivityTimer;
     private ScheduledFuture<?> deliveryPoll;
     private long deliveryPollNanos = FIRST_DELIVERY_POLL_NANOS;
-    private Runnable onIdle;
+    private boolean closeWhenIdle;
+    private boolean readPassPending;
+    private long fruitlessReadPassDelayNanos = 1;
+    private long idleCloseDeadlineNanos;
 
     private GracefulConnection(Channel channel, ConnectionOptions options, ConnectionListener listener) {
         this.channel = channel;
@@ -214,11 +218,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
     public void markIdle() {
         onEventLoop(() -> {
             busy = false;
-            Runnable action = onIdle;
-            if (action != null) {
-                onIdle = null;
-                action.run();
-            }
+            closeIfIdle();
         });
     }
 
@@ -227,18 +227,74 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         return !busy;
     }
 
-    /** Runs {@code action} on the event loop as soon as the connection is idle (now, if it is). */
-    public void runWhenIdle(Runnable action) {
+    /**
+     * For a drain: close gracefully once the protocol is idle, its writes reached the kernel and
+     * nothing it has not seen waits in the kernel's receive queue. A request the kernel already
+     * acknowledged must not be discarded behind our FIN, so input found there first goes to the
+     * protocol (one more read), which makes the connection busy again, and the check runs again
+     * once it is idle. The FIN goes out in the same event-loop task as the last check.
+     */
+    public void closeWhenIdle(long deadlineNanos) {
         onEventLoop(() -> {
-            if (state == ConnectionState.CLOSED) {
-                return;
-            }
-            if (busy) {
-                onIdle = action;
-            } else {
-                action.run();
-            }
+            idleCloseDeadlineNanos = deadlineNanos;
+            closeWhenIdle = true;
+            closeIfIdle();
         });
+    }
+
+    private void closeIfIdle() {
+        if (!closeWhenIdle || busy || readPassPending || socketClosing || state == ConnectionState.CLOSED || state.isClosing()) {
+            return;
+        }
+        Duration left = Duration.ofNanos(Math.max(1, idleCloseDeadlineNanos - System.nanoTime()));
+        if (outputShut) {
+            // Our FIN is out: whatever arrives now, the peer sent after it could have seen it.
+            beginClose(CloseMode.GRACEFUL, left);
+            return;
+        }
+        if (writes.inFlight()) {
+            channel.flush();
+            writes.whenFlushed(this::closeIfIdle);
+            return;
+        }
+        long unread = unreadInputBytes();
+        if (unread == 0) {
+            beginClose(CloseMode.GRACEFUL, left);
+            return;
+        }
+        // Unread input, or the transport cannot tell: one more read pass. A task scheduled from a
+        // task runs only after the event loop's next I/O pass, and that pass reads whatever the
+        // kernel holds; execute() first, so this holds when called from an I/O callback too.
+        readPassPending = true;
+        long bytesInBefore = bytesIn;
+        boolean inputShutBefore = inputShut;
+        channel.read();
+        // Should the kernel keep reporting input no read delivers, look again less and less often.
+        long delayNanos = Math.min(FRUITLESS_READ_PASS_MAX_DELAY_NANOS, fruitlessReadPassDelayNanos);
+        channel.eventLoop().execute(() -> channel.eventLoop().schedule(() -> {
+            readPassPending = false;
+            boolean nothingCame = bytesIn == bytesInBefore && inputShut == inputShutBefore;
+            fruitlessReadPassDelayNanos = nothingCame ? Math.max(1, 2 * fruitlessReadPassDelayNanos) : 1;
+            if (unread < 0 && nothingCame && !busy && !socketClosing && !state.isClosing()
+                    && state != ConnectionState.CLOSED && !writes.inFlight()) {
+                beginClose(CloseMode.GRACEFUL, Duration.ofNanos(Math.max(1, idleCloseDeadlineNanos - System.nanoTime())));
+            } else {
+                closeIfIdle();
+            }
+        }, delayNanos, TimeUnit.NANOSECONDS));
+    }
+
+    /** Bytes in the kernel's receive queue Grace has not read yet, or -1 where the transport cannot tell. */
+    private long unreadInputBytes() {
+        if (tcpInfo == null) {
+            return -1;
+        }
+        long received = LinuxSockets.bytesReceived(channel);
+        if (received < 0) {
+            return -1;
+        }
+        // The kernel counts the peer's FIN as one byte received.
+        return Math.max(0, received - bytesIn - (inputShut ? 1 : 0));
     }
 
     // ---- inbound ---------------------------------------------------------------------------

@@ -25,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * whatever waits in its accept queue, and neither transport can tell when that queue is empty.
  * So the drain connects a sentinel of its own: the queue is first-in first-out, and the moment
  * the server accepts the sentinel, every connection queued before it has been accepted, and the
- * listener closes right then: connections queued after the sentinel connected once the drain
- * had begun (those the same accept pass already took are served too).
+ * listener closes at the end of that accept pass: connections queued after the sentinel
+ * connected once the drain had begun, and those the pass took are served too. The kernel can
+ * still queue one between the pass's last accept and the close, and that one is reset: where
+ * the kernel can be told to ignore new SYNs, {@link HandshakeGate} is used instead.
  *
  * <p>Sits in the listening channel's pipeline, ahead of Netty's acceptor; runs on the
  * listener's event loop, except {@link #acceptBacklogThenClose} which blocks its caller (the
@@ -40,6 +42,7 @@ final class BacklogSentinel extends ChannelInboundHandlerAdapter {
     private final AtomicInteger acceptedNotInitialized;
     private final CompletableFuture<Void> sentinelAccepted = new CompletableFuture<>();
     private volatile InetSocketAddress sentinelAddress;
+    private boolean sentinelSeen;
 
     BacklogSentinel(AtomicInteger acceptedNotInitialized) {
         this.acceptedNotInitialized = acceptedNotInitialized;
@@ -51,15 +54,23 @@ final class BacklogSentinel extends ChannelInboundHandlerAdapter {
         InetSocketAddress expected = sentinelAddress;
         if (expected != null && expected.equals(child.remoteAddress())) {
             closeWithoutTimeWait(child);
-            // Everything queued before the sentinel has been accepted; what came after it
-            // connected once the drain had begun. Close now, so a flood of new connects cannot
-            // keep the listener open.
-            ctx.channel().close();
-            sentinelAccepted.complete(null);
+            // Everything queued before the sentinel has been accepted. What came after it
+            // connected once the drain had begun: this pass accepts it too, until the queue is
+            // empty, and the listener closes at the pass's end, so a flood cannot keep it open.
+            sentinelSeen = true;
             return;
         }
         acceptedNotInitialized.incrementAndGet();
         ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.fireChannelReadComplete();
+        if (sentinelSeen) {
+            ctx.channel().close();
+            sentinelAccepted.complete(null);
+        }
     }
 
     /**
@@ -69,13 +80,8 @@ final class BacklogSentinel extends ChannelInboundHandlerAdapter {
      */
     boolean acceptBacklogThenClose(Channel listenerChannel, long timeoutMillis) {
         InetSocketAddress listener = (InetSocketAddress) listenerChannel.localAddress();
-        // Reach the sentinel in as few accept passes as possible: the queue holds at most the
-        // listen backlog (somaxconn, 4096 by default), so one pass of this many takes it all.
-        listenerChannel.eventLoop().submit(() -> {
-            if (listenerChannel.config().getRecvByteBufAllocator() instanceof MaxMessagesRecvByteBufAllocator allocator) {
-                allocator.maxMessagesPerRead(MAX_ACCEPTS_PER_PASS);
-            }
-        }).awaitUninterruptibly(timeoutMillis);
+        // Reach the sentinel in as few accept passes as possible.
+        listenerChannel.eventLoop().submit(() -> acceptWholeQueuePerPass(listenerChannel)).awaitUninterruptibly(timeoutMillis);
         InetAddress target = listener.getAddress();
         if (target.isAnyLocalAddress()) {
             target = byName(target instanceof Inet6Address ? "::1" : "127.0.0.1");
@@ -93,6 +99,16 @@ final class BacklogSentinel extends ChannelInboundHandlerAdapter {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
+        }
+    }
+
+    /**
+     * One accept pass takes the whole queue: it holds at most the listen backlog (somaxconn,
+     * 4096 by default). Runs on the listener's event loop.
+     */
+    static void acceptWholeQueuePerPass(Channel listenerChannel) {
+        if (listenerChannel.config().getRecvByteBufAllocator() instanceof MaxMessagesRecvByteBufAllocator allocator) {
+            allocator.maxMessagesPerRead(MAX_ACCEPTS_PER_PASS);
         }
     }
 

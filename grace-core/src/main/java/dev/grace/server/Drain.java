@@ -95,17 +95,21 @@ final class Drain {
             track(connection);
         }
         joining = true;
-        server.closeListener(!forced.isDone());
-        server.awaitAcceptedInitialized(LISTENER_STEP_TIMEOUT_MILLIS);
-        for (GracefulConnection connection : server.connectionsSnapshot()) {
-            track(connection);
-        }
+        // Idle connections need nothing from the listener: their FINs go out while it closes.
         List<GracefulConnection> toClose = List.copyOf(tracked);
         // Spread closes over at most half the drain timeout: the last ones still need time to
         // close gracefully before the deadline aborts them.
         long windowNanos = Math.min(options.idleCloseWindow().toNanos(), options.drainTimeout().toNanos() / 2);
         for (int i = 0; i < toClose.size(); i++) {
             startClosing(toClose.get(i), toClose.size() > 1 ? windowNanos * i / toClose.size() : 0);
+        }
+        server.closeListener(!forced.isDone());
+        server.awaitAcceptedInitialized(LISTENER_STEP_TIMEOUT_MILLIS);
+        // Accepted while the listener closed, in the moment before the drain could see them.
+        for (GracefulConnection connection : server.connectionsSnapshot()) {
+            if (track(connection)) {
+                startClosing(connection, 0);
+            }
         }
         trackingDone = true;
         if (stillOpen.get() == 0) {
@@ -167,8 +171,7 @@ final class Drain {
                 connection.markIdle();
             }
         });
-        Runnable closeWhenIdle = () -> connection.runWhenIdle(
-                () -> connection.closeGracefully(Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime()))));
+        Runnable closeWhenIdle = () -> connection.closeWhenIdle(deadlineNanos);
         if (delayNanos > 0) {
             loop.schedule(closeWhenIdle, delayNanos, TimeUnit.NANOSECONDS);
         } else {

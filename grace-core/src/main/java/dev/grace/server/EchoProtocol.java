@@ -1,13 +1,11 @@
 package dev.grace.server;
 
 import dev.grace.Connection;
-import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,16 +13,18 @@ import java.util.concurrent.TimeUnit;
  * previous echo reached the kernel, so a client that never reads holds at most one read buffer
  * of server memory. The peer's FIN is answered with ours once the echo is flushed.
  *
- * <p>On drain a connection is idle once everything already received has been echoed, the
- * bytes still waiting in the kernel's receive buffer included. Those are found by reading:
- * a read is always pending while no echo is in flight, so data already in the kernel is
- * delivered by the next pass of the event loop; a connection on which a settle interval passes
- * with nothing read is idle. A client that keeps streaming is cut once the server has echoed,
- * after the drain started, as much as its receive buffer could have held.
+ * <p>Echo has no goodbye of its own, so on drain a connection is idle only when the echo knows
+ * nothing is owed: everything received has been echoed and flushed, and no byte has arrived
+ * for {@link #QUIET_MILLIS} (counted from the last byte, or from the accept, so a connection
+ * already quiet when the drain begins is idle at once). A client that keeps sending stays busy:
+ * it is served until it half-closes, or until the drain's deadline resets it. Grace itself then
+ * makes sure nothing waits unread in the kernel before it sends the FIN.
  */
 public final class EchoProtocol implements Protocol {
     static final String HANDLER_NAME = "echo";
-    private static final long SETTLE_MILLIS = 5;
+    /** The quiet that makes a draining echo connection idle. */
+    public static final long QUIET_MILLIS = 50;
+    private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(QUIET_MILLIS);
 
     @Override
     public void connectionOpened(Connection connection) {
@@ -45,10 +45,9 @@ public final class EchoProtocol implements Protocol {
         private ChannelHandlerContext ctx;
         private ChannelFuture lastWrite;
         private boolean echoInFlight;
-        private boolean readSinceSettle;
-        private int settleGeneration;
         private boolean draining;
-        private long drainBudgetBytes;
+        private long lastInputNanos;
+        private ScheduledFuture<?> quietCheck;
 
         Echo(Connection connection) {
             this.connection = connection;
@@ -57,6 +56,7 @@ public final class EchoProtocol implements Protocol {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             this.ctx = ctx;
+            lastInputNanos = System.nanoTime();
         }
 
         @Override
@@ -68,10 +68,7 @@ public final class EchoProtocol implements Protocol {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             connection.markBusy();
-            readSinceSettle = true;
-            if (draining && msg instanceof ByteBuf buf) {
-                drainBudgetBytes -= buf.readableBytes();
-            }
+            lastInputNanos = System.nanoTime();
             lastWrite = ctx.write(msg);
         }
 
@@ -95,15 +92,21 @@ public final class EchoProtocol implements Protocol {
         }
 
         private void echoed() {
-            if (!draining) {
-                connection.markIdle();
-                ctx.read();
-            } else if (drainBudgetBytes <= 0) {
-                connection.markIdle();
+            ctx.read();
+            if (draining) {
+                checkQuiet();
             } else {
-                ctx.read();
-                settle();
+                connection.markIdle();
             }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (quietCheck != null) {
+                quietCheck.cancel(false);
+                quietCheck = null;
+            }
+            ctx.fireChannelInactive();
         }
 
         @Override
@@ -120,30 +123,25 @@ public final class EchoProtocol implements Protocol {
                 return;
             }
             draining = true;
-            drainBudgetBytes = receiveBufferBytes();
             connection.markBusy();
-            if (!echoInFlight) {
-                settle();
-            }
+            checkQuiet();
         }
 
-        /** The most the kernel can have been holding for us when the drain began. */
-        private long receiveBufferBytes() {
-            try {
-                return ctx.channel().config().getOption(ChannelOption.SO_RCVBUF);
-            } catch (ChannelException closedMeanwhile) {
-                return 0;
+        /** Idle once nothing is owed and the client has been quiet long enough; else look again when it might be. */
+        private void checkQuiet() {
+            if (echoInFlight || quietCheck != null) {
+                // The echo's completion, or the check already scheduled, looks again.
+                return;
             }
-        }
-
-        private void settle() {
-            readSinceSettle = false;
-            int generation = ++settleGeneration;
-            ctx.executor().schedule(() -> {
-                if (generation == settleGeneration && !readSinceSettle && !echoInFlight) {
-                    connection.markIdle();
-                }
-            }, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
+            long quietNanos = System.nanoTime() - lastInputNanos;
+            if (quietNanos >= QUIET_NANOS) {
+                connection.markIdle();
+                return;
+            }
+            quietCheck = ctx.executor().schedule(() -> {
+                quietCheck = null;
+                checkQuiet();
+            }, QUIET_NANOS - quietNanos, TimeUnit.NANOSECONDS);
         }
     }
 }

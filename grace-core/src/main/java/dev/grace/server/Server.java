@@ -165,9 +165,14 @@ public final class Server implements AutoCloseable {
 
     // ---- for Drain ---------------------------------------------------------------------------
 
-    /** Closes the listener after accepting its backlog; waits until it is closed. */
+    /**
+     * Closes the listener without resetting a client whose {@code connect()} succeeded; waits
+     * until it is closed. On epoll the kernel is told to ignore new SYNs first, and the listener
+     * closes once every handshake already under way has been accepted; elsewhere a sentinel
+     * connect shows when the backlog has been accepted (see {@link BacklogSentinel}).
+     */
     void closeListener(boolean acceptBacklogFirst) {
-        if (acceptBacklogFirst) {
+        if (acceptBacklogFirst && !HandshakeGate.closeOnceHandshakesAccepted(listenerChannel)) {
             // Bounded well below the 1 s SYN retry: under a connect flood the full accept queue
             // drops the sentinel's SYN, and then closing promptly matters more.
             backlogSentinel.acceptBacklogThenClose(listenerChannel, SENTINEL_TIMEOUT_MILLIS);

@@ -292,10 +292,14 @@ class RelayTest {
                     assertThat(socket.getInputStream().read()).as("the client's FIN, carried").isEqualTo(-1);
                     // Silent until the proxy has given up; then the answer is too late.
                     assertThat(clientSawTheEnd.await(15, TimeUnit.SECONDS)).isTrue();
+                    // The upstream leg's RST leaves a moment after the client's: write until it is seen (bounded).
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                     try {
-                        socket.getOutputStream().write("too late".getBytes());
-                        socket.getOutputStream().write("too late".getBytes());
-                        backendWrite.complete("written");
+                        while (System.nanoTime() < deadline) {
+                            socket.getOutputStream().write("too late".getBytes());
+                            Thread.sleep(5);
+                        }
+                        backendWrite.complete("written for 10 s");
                     } catch (IOException e) {
                         backendWrite.complete(e.getMessage());
                     }
