@@ -12,57 +12,59 @@ import java.util.concurrent.TimeoutException;
  * listening socket resets every connection in its accept queue and every handshake completing
  * at that moment, and a connect flood never leaves the queue empty for long. So the kernel is
  * first told to ignore new SYNs (a socket filter): from then on no new handshake begins, those
- * already under way complete within a loopback round trip, and the listener closes as soon as
- * it has been quiet for {@link #SETTLE_NANOS} with an empty accept queue. A client whose SYN
- * was ignored retransmits it a second later and is refused, never reset.
+ * already under way complete within a round trip, and the listener closes once
+ * {@link #SETTLE_NANOS} have passed and its accept queue is empty. A client whose SYN was
+ * ignored retransmits it a second later and is refused then, never reset. A handshake whose
+ * round trip is longer than the settle time (a distant client whose SYN came just before the
+ * gate) can still be reset; on loopback and in a data centre it completes well within it.
  *
- * <p>{@link #closeOnceHandshakesAccepted} blocks its caller (the drain thread); the checks run
- * on the listener's event loop, between its accept passes.
+ * <p>{@link #close} runs on any thread (the stop request's, so the gate goes up at once);
+ * {@link #awaitHandshakesThenClose} blocks its caller (the drain thread) while the checks run on
+ * the listener's event loop, between its accept passes.
  */
 final class HandshakeGate {
-    /** Long enough for a handshake whose SYN came just before the filter to complete on loopback. */
-    static final long SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
-    private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
+    /**
+     * Long enough for a handshake whose SYN came just before the filter to complete on loopback,
+     * where the whole handshake runs in one softirq pass; short, because every SYN that arrives
+     * meanwhile waits for its retransmission, a second later, to be refused.
+     */
+    static final long SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long POLL_NANOS = TimeUnit.MICROSECONDS.toNanos(250);
     private static final long TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
 
     private final Channel listener;
-    private final CompletableFuture<Boolean> closed = new CompletableFuture<>();
-    private long gatedAtNanos;
+    private final long gatedAtNanos;
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-    private HandshakeGate(Channel listener) {
+    private HandshakeGate(Channel listener, long gatedAtNanos) {
         this.listener = listener;
+        this.gatedAtNanos = gatedAtNanos;
     }
 
     /**
-     * Gates and then closes {@code listener}; returns once it is closed, or false at once (having
-     * changed nothing) where the kernel cannot be told to ignore SYNs.
+     * Tells the kernel to ignore new SYNs on {@code listener}, from any thread; returns null,
+     * having changed nothing, where that cannot be done (not epoll, or the filter was refused).
      */
-    static boolean closeOnceHandshakesAccepted(Channel listener) {
-        HandshakeGate gate = new HandshakeGate(listener);
-        listener.eventLoop().execute(gate::gate);
-        try {
-            return gate.closed.get(TIMEOUT_NANOS + TimeUnit.SECONDS.toNanos(2), TimeUnit.NANOSECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            // The listener's loop is stuck: the caller closes it regardless.
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return true;
+    static HandshakeGate close(Channel listener) {
+        if (!listener.isOpen() || !LinuxSockets.ignoreNewHandshakes(listener)) {
+            return null;
         }
+        return new HandshakeGate(listener, System.nanoTime());
     }
 
-    private void gate() {
-        if (!listener.isOpen()) {
-            closed.complete(true);
-            return;
+    /** Closes the gated listener once every handshake under way has been accepted; blocks until it is closed. */
+    void awaitHandshakesThenClose() {
+        listener.eventLoop().execute(() -> {
+            BacklogSentinel.acceptWholeQueuePerPass(listener);
+            closeIfQuiet();
+        });
+        try {
+            closed.get(TIMEOUT_NANOS + TimeUnit.SECONDS.toNanos(2), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // The listener's loop is stuck: the caller closes it regardless.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        if (!LinuxSockets.ignoreNewHandshakes(listener)) {
-            closed.complete(false);
-            return;
-        }
-        BacklogSentinel.acceptWholeQueuePerPass(listener);
-        gatedAtNanos = System.nanoTime();
-        listener.eventLoop().schedule(this::closeIfQuiet, POLL_NANOS, TimeUnit.NANOSECONDS);
     }
 
     /** Runs between accept passes: anything still queued is accepted by the next one. */
@@ -71,7 +73,7 @@ final class HandshakeGate {
         int queued = LinuxSockets.acceptQueueLength(listener);
         if ((gatedFor >= SETTLE_NANOS && queued == 0) || queued < 0 || gatedFor >= TIMEOUT_NANOS) {
             listener.close();
-            closed.complete(true);
+            closed.complete(null);
             return;
         }
         listener.eventLoop().schedule(this::closeIfQuiet, POLL_NANOS, TimeUnit.NANOSECONDS);

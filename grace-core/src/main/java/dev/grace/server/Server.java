@@ -35,13 +35,17 @@ public final class Server implements AutoCloseable {
     private final Channel listenerChannel;
     private final InetSocketAddress localAddress;
     private volatile boolean ready;
-    private Drain drain;
+    private final Drain drain;
+    private boolean stopRequested;
+    private volatile HandshakeGate handshakeGate;
 
     private Server(ServerOptions options, Protocol protocol, ServerListener listener) throws IOException {
         this.options = options;
         this.protocol = protocol;
         this.listener = listener;
         this.group = options.transport().newEventLoopGroup(options.ioThreads(), "grace-" + options.transport());
+        // Before the bind: a connection may be accepted the moment the listener exists.
+        this.drain = new Drain(this);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(options.transport().serverChannelClass())
@@ -72,6 +76,7 @@ public final class Server implements AutoCloseable {
         }
         this.listenerChannel = bind.channel();
         this.localAddress = (InetSocketAddress) listenerChannel.localAddress();
+        drain.prepare();
         this.ready = true;
     }
 
@@ -119,11 +124,15 @@ public final class Server implements AutoCloseable {
      * whatever is left at once. Both calls return the same report.
      */
     public synchronized CompletableFuture<DrainReport> stop() {
-        if (drain == null) {
+        if (!stopRequested) {
+            stopRequested = true;
             ready = false;
+            if (options.drainDelay().isZero()) {
+                // No new handshake from now on; the listener closes once those under way are accepted.
+                handshakeGate = HandshakeGate.close(listenerChannel);
+            }
+            drain.begin();
             listener.readinessChanged(false);
-            drain = new Drain(this);
-            drain.start();
         } else {
             drain.force();
         }
@@ -153,14 +162,7 @@ public final class Server implements AutoCloseable {
         connection.closeFuture().whenComplete((report, failure) -> connections.remove(connection));
         listener.accepted(connection);
         protocol.connectionOpened(connection);
-        Drain current = currentDrain();
-        if (current != null) {
-            current.joined(connection);
-        }
-    }
-
-    private synchronized Drain currentDrain() {
-        return drain;
+        drain.joined(connection);
     }
 
     // ---- for Drain ---------------------------------------------------------------------------
@@ -172,10 +174,15 @@ public final class Server implements AutoCloseable {
      * connect shows when the backlog has been accepted (see {@link BacklogSentinel}).
      */
     void closeListener(boolean acceptBacklogFirst) {
-        if (acceptBacklogFirst && !HandshakeGate.closeOnceHandshakesAccepted(listenerChannel)) {
-            // Bounded well below the 1 s SYN retry: under a connect flood the full accept queue
-            // drops the sentinel's SYN, and then closing promptly matters more.
-            backlogSentinel.acceptBacklogThenClose(listenerChannel, SENTINEL_TIMEOUT_MILLIS);
+        if (acceptBacklogFirst) {
+            HandshakeGate gate = handshakeGate != null ? handshakeGate : HandshakeGate.close(listenerChannel);
+            if (gate != null) {
+                gate.awaitHandshakesThenClose();
+            } else {
+                // Bounded well below the 1 s SYN retry: under a connect flood the full accept queue
+                // drops the sentinel's SYN, and then closing promptly matters more.
+                backlogSentinel.acceptBacklogThenClose(listenerChannel, SENTINEL_TIMEOUT_MILLIS);
+            }
         }
         listenerChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         awaitRefusingConnects();
