@@ -116,6 +116,11 @@ class CommandLineTest {
                 "--idle-timeout", "--close-timeout", "--admin-port", "--transport", "--log");
     }
 
+    @Test
+    void clientHelpNamesEveryExitCode() {
+        assertThat(run("client", "--help").out()).contains("3 on reset", "4 on timeout", "5 if the server finished first");
+    }
+
     @ParameterizedTest
     @CsvSource({"250ms,PT0.25S", "30s,PT30S", "2m,PT2M", "1h,PT1H", "0s,PT0S"})
     void durationsAreAWholeNumberAndAUnit(String text, String expected) {
