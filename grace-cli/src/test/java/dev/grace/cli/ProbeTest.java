@@ -253,4 +253,35 @@ class ProbeTest {
             assertThat(checks.get(0).evidence()).contains("0 bytes");
         }
     }
+
+    @Test
+    void requestFromAFileIsSentByteForByteWithSpacesCrlfAndBinary() throws Exception {
+        java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+        request.writeBytes("GET /a%20b HTTP/1.1\r\nHost: x y\r\nX-Raw: \\r\\n ".getBytes(StandardCharsets.ISO_8859_1));
+        request.writeBytes(new byte[] {0, (byte) 0xff, (byte) 0xfe, '\t', (byte) 0xc3});
+        request.writeBytes("\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        byte[] expected = request.toByteArray();
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("grace-probe-");
+        java.nio.file.Path file = java.nio.file.Files.write(dir.resolve("request with spaces.txt"), expected);
+        java.util.Queue<byte[]> received = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            byte[] got = socket.getInputStream().readNBytes(expected.length);
+            if (got.length == expected.length) {
+                received.add(got);
+            }
+            answer(socket, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            socket.shutdownOutput();
+            drain(socket);
+        })) {
+            CommandLineTest.Run run = CommandLineTest.run("probe", "127.0.0.1:" + server.address().getPort(),
+                    "--request", "@" + file, "--idle-wait", "500ms", "--timeout", "2s");
+
+            assertThat(run.exitCode()).as("stderr: %s", run.err()).isZero();
+            assertThat(run.out()).contains("the request sent normally: 38 bytes (\"HTTP/1.1 200 OK\")");
+            assertThat(received).isNotEmpty().allSatisfy(bytes -> assertThat(bytes).isEqualTo(expected));
+        } finally {
+            java.nio.file.Files.delete(file);
+            java.nio.file.Files.delete(dir);
+        }
+    }
 }
