@@ -31,7 +31,8 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "probe", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Check how any TCP server ends its connections: half-close, unread input, resets, idle, concurrency.",
-                "Every verdict is graded against a baseline exchange and what reached the wire."})
+                "Every verdict is graded against a baseline exchange and what reached the wire: a check the server never",
+                "exercised (it answers nothing even normally) is INFO, and each check waits as long as the baseline took."})
 final class ProbeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -287,6 +287,7 @@ class ProbeTest {
             assertThat(seconds).isLessThanOrEqualTo(1 + 15 + 2);
             assertThat(checks).hasSize(7);
             assertThat(checks.get(0).evidence()).contains("0 bytes");
+            assertThat(checks).filteredOn(check -> check.verdict() == Verdict.FAIL).as("nothing was exercised").isEmpty();
         }
     }
 
