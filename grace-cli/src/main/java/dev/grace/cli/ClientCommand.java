@@ -39,11 +39,14 @@ import picocli.CommandLine.Spec;
 /**
  * {@code grace client HOST:PORT}: like {@code nc -N}, but honest about the ending. Streams stdin
  * to the server in constant memory (one chunk in flight), half-closes at stdin's end, copies
- * everything received to stdout, and exits 0 only if the server ended with FIN.
+ * everything received to stdout, and exits 0 only if the server ended with FIN after all of
+ * stdin was sent; 5 if its FIN came while stdin still had bytes to send.
  */
 @Command(name = "client", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Send stdin, half-close, print everything received until the server's FIN.",
-                "Exit 0 after the server's FIN, 1 if it cannot connect, 3 on reset, 4 on timeout."})
+                "Exit 0 after the server's FIN, 1 if it cannot connect, 3 on reset, 4 on timeout,",
+                "5 if the server finished first: its FIN came while stdin still had bytes to send",
+                "(the client sends the rest, then says how much)."})
 final class ClientCommand implements Callable<Integer> {
     private static final int CHUNK_BYTES = 64 * 1024;
 
@@ -75,6 +78,11 @@ final class ClientCommand implements Callable<Integer> {
 
     private volatile boolean peerFinSeen;
     private volatile boolean timedOut;
+    /** Bytes received and bytes of stdin in the kernel when the server's FIN was read (event loop). */
+    private long bytesInAtFin;
+    private long bytesOutAtFin;
+    /** Bytes read from stdin, counted before each is written (stdin thread). */
+    private volatile long stdinBytesRead;
 
     @Override
     public Integer call() throws Exception {
@@ -130,6 +138,8 @@ final class ClientCommand implements Callable<Integer> {
             @Override
             public void stateChanged(Connection c, ConnectionState from, ConnectionState to) {
                 if (to == ConnectionState.PEER_FIN_RECEIVED) {
+                    bytesInAtFin = c.bytesIn();
+                    bytesOutAtFin = c.bytesOut();
                     peerFinSeen = true;
                 }
             }
@@ -169,6 +179,7 @@ final class ClientCommand implements Callable<Integer> {
         byte[] chunk = new byte[CHUNK_BYTES];
         try {
             for (int n; (n = stdin.read(chunk)) != -1; ) {
+                stdinBytesRead += n;
                 ByteBuf buf = channel.alloc().buffer(n).writeBytes(chunk, 0, n);
                 if (!channel.writeAndFlush(buf).awaitUninterruptibly().isSuccess()) {
                     return;
@@ -187,7 +198,22 @@ final class ClientCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Whether some byte of stdin had not reached the kernel when the server's FIN was read: one
+     * read from stdin after it, or one read before it still on its way. Stdin that merely had not
+     * reported its end yet (a pipe or a terminal left open) but brought nothing more does not
+     * count: the server had everything the client ever sent before it finished.
+     */
+    private boolean serverFinishedFirst() {
+        return peerFinSeen && stdinBytesRead > bytesOutAtFin;
+    }
+
     private int exitCode(CloseReport report, PrintWriter err) {
+        if (serverFinishedFirst()) {
+            err.println("client: the server finished first: FIN after " + bytesInAtFin + " bytes received, "
+                    + (report.bytesOut() - bytesOutAtFin) + " bytes of stdin sent after it");
+            return ExitCode.SERVER_FINISHED_FIRST;
+        }
         // Once the server's FIN was read, its stream is complete whatever followed.
         if (peerFinSeen || report.outcome() == Outcome.FIN_BOTH_WAYS) {
             return ExitCode.OK;

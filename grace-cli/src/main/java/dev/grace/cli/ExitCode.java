@@ -11,6 +11,8 @@ final class ExitCode {
     static final int PEER_RESET = 3;
     /** Nothing sent or received for the timeout (client). */
     static final int TIMEOUT = 4;
+    /** The server's FIN arrived while stdin still had bytes to send (client). */
+    static final int SERVER_FINISHED_FIRST = 5;
 
     private ExitCode() {}
 }

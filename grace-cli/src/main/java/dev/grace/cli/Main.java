@@ -44,6 +44,8 @@ public final class Main implements Runnable {
         cli.setOut(out);
         cli.setErr(err);
         cli.setCaseInsensitiveEnumValuesAllowed(true);
+        // @FILE is a value some flags read byte for byte (probe --request), never words for the parser.
+        cli.setExpandAtFiles(false);
         cli.registerConverter(Duration.class, new Values.DurationValue());
         cli.setParameterExceptionHandler((failure, args) -> {
             failure.getCommandLine().getErr().println(failure.getCommandLine().getCommandName() + ": " + failure.getMessage());

@@ -6,7 +6,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -28,7 +31,8 @@ import picocli.CommandLine.TypeConversionException;
  */
 @Command(name = "probe", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Check how any TCP server ends its connections: half-close, unread input, resets, idle, concurrency.",
-                "Every verdict is graded against a baseline exchange and what reached the wire."})
+                "Every verdict is graded against a baseline exchange and what reached the wire: a check the server never",
+                "exercised (it answers nothing even normally) is INFO, and each check waits as long as the baseline took."})
 final class ProbeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -40,7 +44,7 @@ final class ProbeCommand implements Callable<Integer> {
             description = "What to send as a request; \\r \\n \\t \\\\ escapes, nothing added; @FILE sends a file (default: PING\\r\\n).")
     Payload request;
 
-    @Option(names = "--close-request", converter = Bytes.class, paramLabel = "TEXT",
+    @Option(names = "--close-request", converter = Bytes.class, paramLabel = "TEXT|@FILE",
             description = "Sent before the unread input so servers that close only on request are exercised, e.g. QUIT\\r\\n.")
     Payload closeRequest;
 
@@ -139,13 +143,7 @@ final class ProbeCommand implements Callable<Integer> {
         @Override
         public Payload convert(String value) {
             if (value.startsWith("@")) {
-                try {
-                    return new Payload(Files.readAllBytes(Path.of(value.substring(1))));
-                } catch (java.nio.file.NoSuchFileException e) {
-                    throw new TypeConversionException("cannot read '" + value.substring(1) + "': no such file");
-                } catch (IOException e) {
-                    throw new TypeConversionException("cannot read '" + value.substring(1) + "': " + e.getMessage());
-                }
+                return file(value.substring(1));
             }
             StringBuilder text = new StringBuilder();
             for (int i = 0; i < value.length(); i++) {
@@ -167,6 +165,28 @@ final class ProbeCommand implements Callable<Integer> {
                 throw new TypeConversionException("'" + value + "' is empty");
             }
             return new Payload(text.toString().getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** The file's bytes exactly: no escapes, no line-ending or charset translation. */
+        private static Payload file(String name) {
+            byte[] bytes;
+            try {
+                Path path = Path.of(name);
+                if (Files.isDirectory(path)) {
+                    throw new TypeConversionException("cannot read '" + name + "': a directory");
+                }
+                bytes = Files.readAllBytes(path);
+            } catch (NoSuchFileException e) {
+                throw new TypeConversionException("cannot read '" + name + "': no such file");
+            } catch (AccessDeniedException e) {
+                throw new TypeConversionException("cannot read '" + name + "': permission denied");
+            } catch (IOException | InvalidPathException e) {
+                throw new TypeConversionException("cannot read '" + name + "': " + e.getMessage());
+            }
+            if (bytes.length == 0) {
+                throw new TypeConversionException("'" + name + "' is empty");
+            }
+            return new Payload(bytes);
         }
     }
 }

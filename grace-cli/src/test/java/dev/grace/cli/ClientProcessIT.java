@@ -19,7 +19,12 @@ import java.security.MessageDigest;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code grace client} as a real process against servers written here. */
 class ClientProcessIT {
@@ -142,6 +147,142 @@ class ClientProcessIT {
             }
         } finally {
             Files.deleteIfExists(input);
+        }
+    }
+
+    private static final int STDIN_BYTES = 32 * 1024 * 1024;
+    private static final int READ_BEFORE_FIN = 64 * 1024;
+    private static final byte[] EARLY_ANSWER = "0123456789".getBytes();
+    private static final Pattern FINISHED_FIRST = Pattern.compile(
+            "client: the server finished first: FIN after (\\d+) bytes received, (\\d+) bytes of stdin sent after it");
+
+    /** More stdin than loopback's socket buffers hold, so some of it must leave after the server's FIN. */
+    private static Path largeStdin() throws IOException {
+        Path input = Files.createTempFile("grace-client-large-", ".bin");
+        byte[] chunk = new byte[1024 * 1024];
+        new Random(5).nextBytes(chunk);
+        try (OutputStream out = Files.newOutputStream(input)) {
+            for (int written = 0; written < STDIN_BYTES; written += chunk.length) {
+                out.write(chunk);
+            }
+        }
+        return input;
+    }
+
+    /** Reads a little, answers, sends FIN, then reads on and counts until the client's FIN. */
+    private static long finishFirstThenReadToTheEnd(Socket peer) throws IOException {
+        InputStream in = peer.getInputStream();
+        long received = in.readNBytes(READ_BEFORE_FIN).length;
+        peer.getOutputStream().write(EARLY_ANSWER);
+        peer.shutdownOutput();
+        byte[] buffer = new byte[64 * 1024];
+        for (int n; (n = in.read(buffer)) != -1; ) {
+            received += n;
+        }
+        return received;
+    }
+
+    private static Matcher finishedFirstLine(GraceProcess client) {
+        assertThat(client.stderr()).hasSize(1);
+        Matcher line = FINISHED_FIRST.matcher(client.stderr().get(0));
+        assertThat(line.matches()).as("stderr: %s", client.stderr()).isTrue();
+        return line;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"epoll", "nio"})
+    void serverFinWhileStdinStillStreamsExitsFiveAfterSendingTheRest(String transport) throws Exception {
+        Path input = largeStdin();
+        try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Long> received = CompletableFuture.supplyAsync(() -> {
+                try (Socket peer = listener.accept()) {
+                    return finishFirstThenReadToTheEnd(peer);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try (GraceProcess client = GraceProcess.start(List.of(), input.toFile(), null,
+                    "client", "127.0.0.1:" + listener.getLocalPort(), "--transport", transport)) {
+                int exit = client.awaitExit(60);
+
+                assertThat(exit).as("stderr: %s", client.stderr()).isEqualTo(ExitCode.SERVER_FINISHED_FIRST);
+                assertThat(received.get()).as("every byte of stdin reached the server").isEqualTo(STDIN_BYTES);
+                Matcher line = finishedFirstLine(client);
+                assertThat(Long.parseLong(line.group(1))).isEqualTo(EARLY_ANSWER.length);
+                // The client read the FIN after the server had read READ_BEFORE_FIN bytes, so at most
+                // the rest left after it; more than the socket buffers hold means some did.
+                assertThat(Long.parseLong(line.group(2))).isPositive().isLessThanOrEqualTo(STDIN_BYTES - READ_BEFORE_FIN);
+            }
+        } finally {
+            Files.deleteIfExists(input);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"epoll", "nio"})
+    void resetAfterTheServersEarlyFinStillExitsFive(String transport) throws Exception {
+        Path input = largeStdin();
+        try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Void> resetter = CompletableFuture.runAsync(() -> {
+                try (Socket peer = listener.accept()) {
+                    InputStream in = peer.getInputStream();
+                    in.readNBytes(READ_BEFORE_FIN);
+                    peer.getOutputStream().write(EARLY_ANSWER);
+                    peer.shutdownOutput();
+                    // Reads on for a while, so the client reads the FIN before the reset (a reset
+                    // microseconds after it can reach the client first), then resets.
+                    long resetAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+                    byte[] buffer = new byte[64 * 1024];
+                    while (System.nanoTime() < resetAtNanos && in.read(buffer) != -1) {
+                        // discard
+                    }
+                    peer.setSoLinger(true, 0);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try (GraceProcess client = GraceProcess.start(List.of(), input.toFile(), null,
+                    "client", "127.0.0.1:" + listener.getLocalPort(), "--transport", transport)) {
+                resetter.get();
+                int exit = client.awaitExit(60);
+
+                assertThat(exit).as("stderr: %s", client.stderr()).isEqualTo(ExitCode.SERVER_FINISHED_FIRST);
+                Matcher line = finishedFirstLine(client);
+                assertThat(Long.parseLong(line.group(1))).isEqualTo(EARLY_ANSWER.length);
+                assertThat(Long.parseLong(line.group(2))).isLessThanOrEqualTo(STDIN_BYTES - READ_BEFORE_FIN);
+            }
+        } finally {
+            Files.deleteIfExists(input);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"epoll", "nio"})
+    void serverFinAfterAllOfStdinWasSentExitsZeroThoughStdinIsStillOpen(String transport) throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Long> received = CompletableFuture.supplyAsync(() -> {
+                try (Socket peer = listener.accept()) {
+                    InputStream in = peer.getInputStream();
+                    long hello = in.readNBytes(5).length;
+                    peer.getOutputStream().write("bye\n".getBytes());
+                    peer.shutdownOutput();
+                    return hello + in.readAllBytes().length;
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try (GraceProcess client = GraceProcess.start("client", "127.0.0.1:" + listener.getLocalPort(), "--transport", transport)) {
+                client.process().getOutputStream().write("hello".getBytes());
+                client.process().getOutputStream().flush();
+                assertThat(client.nextStdoutLine()).isEqualTo("bye");
+                // Stdin ends only now, after the FIN: nothing of it was left unsent when the FIN came.
+                client.process().getOutputStream().close();
+                int exit = client.awaitExit(20);
+
+                assertThat(exit).as("stderr: %s", client.stderr()).isZero();
+                assertThat(client.stderr()).isEmpty();
+                assertThat(received.get()).isEqualTo(5);
+            }
         }
     }
 }

@@ -6,6 +6,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -59,6 +61,8 @@ class CommandLineTest {
         "probe 127.0.0.1:7000 --timeout 0s | probe: Invalid value for option '--timeout': must be more than 0",
         "probe 127.0.0.1:7000 --request a\\q | probe: Invalid value for option '--request': 'a\\q' has an unknown escape \\q (use \\r \\n \\t \\\\)",
         "probe 127.0.0.1:7000 --request @/nonexistent | probe: Invalid value for option '--request': cannot read '/nonexistent': no such file",
+        "probe 127.0.0.1:7000 --request @/ | probe: Invalid value for option '--request': cannot read '/': a directory",
+        "probe 127.0.0.1:7000 --close-request @/nonexistent | probe: Invalid value for option '--close-request': cannot read '/nonexistent': no such file",
         "demo --transport kqueue        | demo: Invalid value for option '--transport': 'kqueue' is not a transport (auto, epoll or nio)",
         "bench echo --target 127.0.0.1:1 -s 0 | bench: Invalid value for option '--size': must be more than 0",
     })
@@ -68,6 +72,34 @@ class CommandLineTest {
         assertThat(run.exitCode()).isEqualTo(ExitCode.USAGE);
         assertThat(run.err().strip()).isEqualTo(message);
         assertThat(run.out()).isEmpty();
+    }
+
+    @Test
+    void anEmptyRequestFileIsAUsageErrorNamingTheFlagAndTheFile() throws Exception {
+        Path empty = Files.createTempFile("grace-empty-", ".txt");
+        try {
+            Run run = run("probe", "127.0.0.1:7000", "--request", "@" + empty);
+
+            assertThat(run.exitCode()).isEqualTo(ExitCode.USAGE);
+            assertThat(run.err().strip()).isEqualTo("probe: Invalid value for option '--request': '" + empty + "' is empty");
+        } finally {
+            Files.delete(empty);
+        }
+    }
+
+    @Test
+    void noCommandExpandsAtFilesIntoArguments() throws Exception {
+        Path arguments = Files.createTempFile("grace-args-", ".txt");
+        try {
+            Files.writeString(arguments, "127.0.0.1:7000 --close abort\n");
+            Run run = run("client", "@" + arguments);
+
+            assertThat(run.exitCode()).isEqualTo(ExitCode.USAGE);
+            assertThat(run.err().strip()).isEqualTo("client: Invalid value for positional parameter at index 0 (HOST:PORT): '@"
+                    + arguments + "' is not HOST:PORT or [IPv6]:PORT");
+        } finally {
+            Files.delete(arguments);
+        }
     }
 
     @Test
@@ -114,6 +146,11 @@ class CommandLineTest {
     void serverHelpListsEveryFlagOfTheContract() {
         assertThat(run("server", "--help").out()).contains("--bind", "--port", "--drain-timeout", "--drain-delay",
                 "--idle-timeout", "--close-timeout", "--admin-port", "--transport", "--log");
+    }
+
+    @Test
+    void clientHelpNamesEveryExitCode() {
+        assertThat(run("client", "--help").out()).contains("3 on reset", "4 on timeout", "5 if the server finished first");
     }
 
     @ParameterizedTest

@@ -41,13 +41,22 @@ class ProbeTest {
     }
 
     static final class MisbehavingServer implements AutoCloseable {
-        final ServerSocket listener = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+        final ServerSocket listener;
         private final ExecutorService threads = Executors.newCachedThreadPool();
 
         MisbehavingServer(Behaviour behaviour) throws IOException {
+            this(200, 0, behaviour);
+        }
+
+        /** A listen backlog of {@code backlog}, and a pause after each accept (the server's own pace). */
+        MisbehavingServer(int backlog, long acceptPauseMillis, Behaviour behaviour) throws IOException {
+            listener = new ServerSocket(0, backlog, InetAddress.getLoopbackAddress());
             threads.execute(() -> {
                 while (!listener.isClosed()) {
                     try {
+                        if (acceptPauseMillis > 0) {
+                            Thread.sleep(acceptPauseMillis);
+                        }
                         Socket socket = listener.accept();
                         threads.execute(() -> {
                             try (socket) {
@@ -56,7 +65,7 @@ class ProbeTest {
                                 // The probe resets connections on purpose.
                             }
                         });
-                    } catch (IOException closed) {
+                    } catch (IOException | InterruptedException closed) {
                         return;
                     }
                 }
@@ -185,7 +194,33 @@ class ProbeTest {
     }
 
     @Test
-    void finWithoutAnyAnswerIsAWarningAfterOurHalfClose() throws Exception {
+    void finWithoutAnyAnswerAfterOurHalfCloseIsAWarningWhenTheServerAnswersOtherwise() throws Exception {
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            readRequest(socket);
+            socket.setSoTimeout(100);
+            try {
+                if (socket.getInputStream().read() == -1) {
+                    socket.shutdownOutput();
+                    return;
+                }
+            } catch (java.net.SocketTimeoutException stillOpen) {
+                // No FIN behind the request: answer it.
+            }
+            answer(socket, "+PONG\r\n");
+            socket.shutdownOutput();
+            socket.setSoTimeout(5_000);
+            drain(socket);
+        })) {
+            var checks = probe(server.address());
+
+            assertThat(checks.get("baseline").evidence()).contains("7 bytes (\"+PONG\") then FIN");
+            assertThat(checks.get("half-close").verdict()).isEqualTo(Verdict.WARN);
+            assertThat(checks.get("half-close").evidence()).contains("answers nothing once it sees our FIN");
+        }
+    }
+
+    @Test
+    void finWithoutAnyAnswerEvenNormallyLeavesTheHalfCloseCheckUnexercised() throws Exception {
         try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
             readRequest(socket);
             socket.shutdownOutput();
@@ -194,7 +229,8 @@ class ProbeTest {
             var checks = probe(server.address());
 
             assertThat(checks.get("baseline").evidence()).contains("0 bytes then FIN");
-            assertThat(checks.get("half-close").verdict()).isEqualTo(Verdict.WARN);
+            assertThat(checks.get("half-close").verdict()).isEqualTo(Verdict.INFO);
+            assertThat(checks.get("half-close").evidence()).startsWith("not exercised, the server answers nothing even normally");
         }
     }
 
@@ -251,6 +287,87 @@ class ProbeTest {
             assertThat(seconds).isLessThanOrEqualTo(1 + 15 + 2);
             assertThat(checks).hasSize(7);
             assertThat(checks.get(0).evidence()).contains("0 bytes");
+            assertThat(checks).filteredOn(check -> check.verdict() == Verdict.FAIL).as("nothing was exercised").isEmpty();
+        }
+    }
+
+    @Test
+    void requestFromAFileIsSentByteForByteWithSpacesCrlfAndBinary() throws Exception {
+        java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+        request.writeBytes("GET /a%20b HTTP/1.1\r\nHost: x y\r\nX-Raw: \\r\\n ".getBytes(StandardCharsets.ISO_8859_1));
+        request.writeBytes(new byte[] {0, (byte) 0xff, (byte) 0xfe, '\t', (byte) 0xc3});
+        request.writeBytes("\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        byte[] expected = request.toByteArray();
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("grace-probe-");
+        java.nio.file.Path file = java.nio.file.Files.write(dir.resolve("request with spaces.txt"), expected);
+        java.util.Queue<byte[]> received = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            byte[] got = socket.getInputStream().readNBytes(expected.length);
+            if (got.length == expected.length) {
+                received.add(got);
+            }
+            answer(socket, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            socket.shutdownOutput();
+            drain(socket);
+        })) {
+            CommandLineTest.Run run = CommandLineTest.run("probe", "127.0.0.1:" + server.address().getPort(),
+                    "--request", "@" + file, "--idle-wait", "500ms", "--timeout", "2s");
+
+            assertThat(run.exitCode()).as("stderr: %s", run.err()).isZero();
+            assertThat(run.out()).contains("the request sent normally: 38 bytes (\"HTTP/1.1 200 OK\")");
+            assertThat(received).isNotEmpty().allSatisfy(bytes -> assertThat(bytes).isEqualTo(expected));
+        } finally {
+            java.nio.file.Files.delete(file);
+            java.nio.file.Files.delete(dir);
+        }
+    }
+
+    @Test
+    void aServerThatAnswersNothingAndFinsSlowlyFailsNoCheckItNeverExercised() throws Exception {
+        // HAProxy in TCP mode with its backend down: nothing, then FIN once its connect retries ran out.
+        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+            Thread.sleep(1_500);
+            socket.shutdownOutput();
+            socket.setSoTimeout(5_000);
+            drain(socket);
+        })) {
+            long start = System.nanoTime();
+            var checks = new Probe(server.address(), PING, null, Duration.ofSeconds(5), Duration.ofSeconds(1)).run()
+                    .stream().collect(Collectors.toMap(Check::name, Function.identity()));
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+
+            assertThat(checks.get("baseline").evidence()).contains("0 bytes then FIN");
+            assertThat(checks.values()).noneMatch(check -> check.verdict() == Verdict.FAIL || check.verdict() == Verdict.WARN);
+            for (String check : List.of("half-close", "reset-recovery", "concurrent-half-close", "abort-during-response")) {
+                assertThat(checks.get(check).verdict()).as("%s", checks.get(check)).isEqualTo(Verdict.INFO);
+                assertThat(checks.get(check).evidence()).startsWith("not exercised, the server answers nothing even normally");
+            }
+            assertThat(checks.get("concurrent-half-close").evidence()).contains("100/100 ended with FIN");
+            assertThat(checks.get("reset-recovery").evidence()).contains("the next client got 0 bytes then FIN");
+            assertThat(checks.get("unread-input").verdict()).isEqualTo(Verdict.PASS);
+            assertThat(seconds).isLessThanOrEqualTo(1 + 15);
+        }
+    }
+
+    @Test
+    void connectsATinyListenBacklogDropsAreAWarningAndToldApartFromResets() throws Exception {
+        // Backlog 1, one accept every 20 ms: a burst of 100 connects overflows the accept queue.
+        try (MisbehavingServer server = new MisbehavingServer(1, 20, (socket, s) -> {
+            readRequest(socket);
+            answer(socket, "+PONG\r\n");
+            socket.shutdownOutput();
+            drain(socket);
+        })) {
+            var checks = new Probe(server.address(), PING, null, Duration.ofSeconds(2), Duration.ofMillis(500)).run()
+                    .stream().collect(Collectors.toMap(Check::name, Function.identity()));
+            Check concurrent = checks.get("concurrent-half-close");
+
+            assertThat(concurrent.verdict()).as("%s", concurrent).isEqualTo(Verdict.WARN);
+            assertThat(concurrent.evidence())
+                    .containsPattern("^\\d+/100 got the whole response then FIN, .*(before any byte|could not connect)")
+                    .containsPattern("tried again one at a time, \\d+ got the whole response then FIN: the listen backlog overflowed")
+                    .doesNotContain("again, alone", "reset during the response", "left open");
+            assertThat(checks.get("half-close").verdict()).isEqualTo(Verdict.PASS);
         }
     }
 }

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Real servers nobody here wrote (redis, nginx), started on free loopback ports with their own
+ * Real servers nobody here wrote (redis, nginx, Python's http.server), started on free loopback ports with their own
  * temporary configuration in a temporary directory, and stopped by PID on {@link #close()}.
  */
 final class ThirdPartyServers implements AutoCloseable {
@@ -45,6 +45,14 @@ final class ThirdPartyServers implements AutoCloseable {
         int port = freePort();
         start(List.of("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", dir.toString(), "--protected-mode", "no"), port, "redis");
+        return port;
+    }
+
+    /** {@code python3 -m http.server} (listen backlog 5) serving {@code www}; returns the port. */
+    int pythonHttpServer(Path www) throws Exception {
+        int port = freePort();
+        start(List.of("python3", "-m", "http.server", String.valueOf(port), "--bind", "127.0.0.1", "--directory", www.toString()),
+                port, "python-http-" + port);
         return port;
     }
 
