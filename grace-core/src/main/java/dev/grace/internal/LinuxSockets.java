@@ -39,7 +39,18 @@ public final class LinuxSockets {
             {0x06, 0, 0, 0xFFFFFFFF},  // ret #-1         keep the whole segment
     };
 
+    /** The program in native memory, built once: the kernel copies it on each attach. */
+    private static final ByteBuffer DROP_NEW_HANDSHAKES_PROGRAM = program(DROP_NEW_HANDSHAKES);
+
     private LinuxSockets() {}
+
+    private static ByteBuffer program(int[][] instructions) {
+        ByteBuffer program = ByteBuffer.allocateDirect(8 * instructions.length).order(ByteOrder.nativeOrder());
+        for (int[] insn : instructions) {
+            program.putShort((short) insn[0]).put((byte) insn[1]).put((byte) insn[2]).putInt(insn[3]);
+        }
+        return program;
+    }
 
     /**
      * Makes a listening socket ignore new SYNs while it keeps completing and queueing the
@@ -52,22 +63,15 @@ public final class LinuxSockets {
         if (socket == null) {
             return false;
         }
-        ByteBuffer program = Buffer.allocateDirectWithNativeOrder(8 * DROP_NEW_HANDSHAKES.length);
+        // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+        ByteBuffer fprog = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder());
+        fprog.putShort(0, (short) DROP_NEW_HANDSHAKES.length);
+        fprog.putLong(8, Buffer.memoryAddress(DROP_NEW_HANDSHAKES_PROGRAM));
         try {
-            for (int[] insn : DROP_NEW_HANDSHAKES) {
-                program.putShort((short) insn[0]).put((byte) insn[1]).put((byte) insn[2]).putInt(insn[3]);
-            }
-            // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
-            ByteBuffer fprog = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder());
-            fprog.putShort(0, (short) DROP_NEW_HANDSHAKES.length);
-            fprog.putLong(8, Buffer.memoryAddress(program));
             socket.setRawOpt(SOL_SOCKET, SO_ATTACH_FILTER, fprog);
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
-        } finally {
-            // The kernel copied the program during setsockopt.
-            Buffer.free(program);
         }
     }
 

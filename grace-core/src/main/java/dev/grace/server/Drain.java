@@ -85,12 +85,8 @@ final class Drain {
     private void startClosingIdle() {
         startNanos = System.nanoTime();
         deadlineNanos = startNanos + options.drainTimeout().toNanos();
-        // Count every connection open now, even one that ends while the listener closes.
-        for (GracefulConnection connection : server.connectionsSnapshot()) {
-            track(connection);
-        }
         joining = true;
-        List<GracefulConnection> toClose = List.copyOf(tracked);
+        List<GracefulConnection> toClose = server.connectionsSnapshot();
         // Spread closes over at most half the drain timeout: the last ones still need time to
         // close gracefully before the deadline aborts them.
         long windowNanos = Math.min(options.idleCloseWindow().toNanos(), options.drainTimeout().toNanos() / 2);
@@ -100,6 +96,10 @@ final class Drain {
             for (int i = 0; i < toClose.size(); i++) {
                 startClosing(toClose.get(i), windowNanos * i / toClose.size());
             }
+        }
+        // Counted once their closes are under way: counting comes second to the FINs.
+        for (GracefulConnection connection : toClose) {
+            track(connection);
         }
     }
 

@@ -42,6 +42,14 @@ final class HandshakeGate {
     }
 
     /**
+     * Whether {@code listener} can be gated; asked at start, so that a stop pays for no class
+     * loading before the gate goes up.
+     */
+    static boolean supported(Channel listener) {
+        return LinuxSockets.acceptQueueLength(listener) >= 0;
+    }
+
+    /**
      * Tells the kernel to ignore new SYNs on {@code listener}, from any thread; returns null,
      * having changed nothing, where that cannot be done (not epoll, or the filter was refused).
      */

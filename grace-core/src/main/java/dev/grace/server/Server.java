@@ -37,6 +37,7 @@ public final class Server implements AutoCloseable {
     private volatile boolean ready;
     private final Drain drain;
     private boolean stopRequested;
+    private final boolean gateSupported;
     private volatile HandshakeGate handshakeGate;
 
     private Server(ServerOptions options, Protocol protocol, ServerListener listener) throws IOException {
@@ -76,6 +77,7 @@ public final class Server implements AutoCloseable {
         }
         this.listenerChannel = bind.channel();
         this.localAddress = (InetSocketAddress) listenerChannel.localAddress();
+        this.gateSupported = HandshakeGate.supported(listenerChannel);
         drain.prepare();
         this.ready = true;
     }
@@ -127,7 +129,7 @@ public final class Server implements AutoCloseable {
         if (!stopRequested) {
             stopRequested = true;
             ready = false;
-            if (options.drainDelay().isZero()) {
+            if (options.drainDelay().isZero() && gateSupported) {
                 // No new handshake from now on; the listener closes once those under way are accepted.
                 handshakeGate = HandshakeGate.close(listenerChannel);
             }
@@ -175,7 +177,7 @@ public final class Server implements AutoCloseable {
      */
     void closeListener(boolean acceptBacklogFirst) {
         if (acceptBacklogFirst) {
-            HandshakeGate gate = handshakeGate != null ? handshakeGate : HandshakeGate.close(listenerChannel);
+            HandshakeGate gate = handshakeGate != null || !gateSupported ? handshakeGate : HandshakeGate.close(listenerChannel);
             if (gate != null) {
                 gate.awaitHandshakesThenClose();
             } else {
