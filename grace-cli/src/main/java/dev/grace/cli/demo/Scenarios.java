@@ -238,8 +238,9 @@ public final class Scenarios {
 
     static Timeline drain(Transport transport) throws Exception {
         Timeline t = new Timeline("Server drain with an idle and a busy connection",
-                "stop() closes the listener first, gives the idle connection its FIN at once, lets the busy one finish its echo, "
-                        + "then sends FIN; whatever is still open at the deadline would be aborted.");
+                "stop() closes the listener, gives the idle connection (quiet for 50 ms) its FIN at once, serves the busy one "
+                        + "until it half-closes and every byte is echoed, then sends FIN; whatever is still open at the deadline "
+                        + "would be reset, never cut with a FIN.");
         AtomicReference<Step> idleFin = new AtomicReference<>();
         AtomicReference<Step> busyFin = new AtomicReference<>();
         AtomicReference<Integer> idlePort = new AtomicReference<>();
@@ -270,6 +271,8 @@ public final class Scenarios {
             idle.getOutputStream().write("hello\n".getBytes(StandardCharsets.UTF_8));
             idle.getInputStream().readNBytes(6);
             t.observed(hello, "echoed 6 B");
+            // The idle client's quiet must outlast the echo's idle rule when the stop comes, or it is not idle yet.
+            Thread.sleep(EchoProtocol.QUIET_MILLIS);
             int streamed = 4 * 1024 * 1024;
             Step stream = t.act(Side.CLIENT, String.format("busy client: streams %,d B", streamed), Arrow.DATA, streamed);
             CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
@@ -287,15 +290,16 @@ public final class Scenarios {
             int idleEnd = idle.getInputStream().read();
             long rest = busy.getInputStream().readAllBytes().length;
             writer.get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            idle.close();
+            busy.close();
+            // Every connection's steps are recorded once the drain is done.
+            drained.get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             if (idleFin.get() != null) {
                 t.observed(idleFin.get(), idleEnd == -1 ? "idle client: read() returned EOF" : "idle client: read a byte?");
             }
             if (busyFin.get() != null) {
                 t.observed(busyFin.get(), String.format("busy client: read the rest of the echo (%,d B in all), then EOF", head.length + rest));
             }
-            idle.close();
-            busy.close();
-            drained.get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
         }
         return t;
     }
