@@ -18,9 +18,9 @@ import java.util.concurrent.TimeoutException;
  * round trip is longer than the settle time (a distant client whose SYN came just before the
  * gate) can still be reset; on loopback and in a data centre it completes well within it.
  *
- * <p>{@link #close} runs on any thread (the stop request's, so the gate goes up at once);
- * {@link #awaitHandshakesThenClose} blocks its caller (the drain thread) while the checks run on
- * the listener's event loop, between its accept passes.
+ * <p>{@link #close} runs on any thread (the stop request's, so the gate goes up at once) and
+ * hands the checks to the listener's event loop, where they run between its accept passes;
+ * {@link #awaitClosed} blocks its caller (the drain thread).
  */
 final class HandshakeGate {
     /**
@@ -50,22 +50,24 @@ final class HandshakeGate {
     }
 
     /**
-     * Tells the kernel to ignore new SYNs on {@code listener}, from any thread; returns null,
-     * having changed nothing, where that cannot be done (not epoll, or the filter was refused).
+     * Tells the kernel to ignore new SYNs on {@code listener}, from any thread, and closes it on
+     * its event loop once the handshakes under way have been accepted; returns null, having
+     * changed nothing, where that cannot be done (not epoll, or the filter was refused).
      */
     static HandshakeGate close(Channel listener) {
         if (!listener.isOpen() || !LinuxSockets.ignoreNewHandshakes(listener)) {
             return null;
         }
-        return new HandshakeGate(listener, System.nanoTime());
-    }
-
-    /** Closes the gated listener once every handshake under way has been accepted; blocks until it is closed. */
-    void awaitHandshakesThenClose() {
+        HandshakeGate gate = new HandshakeGate(listener, System.nanoTime());
         listener.eventLoop().execute(() -> {
             BacklogSentinel.acceptWholeQueuePerPass(listener);
-            closeIfQuiet();
+            gate.closeIfQuiet();
         });
+        return gate;
+    }
+
+    /** Blocks until the listener closed, once every handshake under way was accepted. */
+    void awaitClosed() {
         try {
             closed.get(TIMEOUT_NANOS + TimeUnit.SECONDS.toNanos(2), TimeUnit.NANOSECONDS);
         } catch (ExecutionException | TimeoutException e) {

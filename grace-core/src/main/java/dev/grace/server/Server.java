@@ -179,7 +179,7 @@ public final class Server implements AutoCloseable {
         if (acceptBacklogFirst) {
             HandshakeGate gate = handshakeGate != null || !gateSupported ? handshakeGate : HandshakeGate.close(listenerChannel);
             if (gate != null) {
-                gate.awaitHandshakesThenClose();
+                gate.awaitClosed();
             } else {
                 // Bounded well below the 1 s SYN retry: under a connect flood the full accept queue
                 // drops the sentinel's SYN, and then closing promptly matters more.
