@@ -43,6 +43,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 @ExtendWith(FdLeakCheck.class)
 class DrainUnderLoadTest {
     private static final int ROUND_BYTES = 1024;
+    /** Each client on a thread of its own: the common pool may run one task at a time, and a client left waiting looks idle. */
+    private static final java.util.concurrent.Executor OWN_THREAD = runnable -> new Thread(runnable).start();
     /** The most clients an 8-client connect flood saw reset on NIO in one stop, in 20 runs here, with room. */
     private static final int NIO_RESET_FLOOR = 16;
 
@@ -105,7 +107,7 @@ class DrainUnderLoadTest {
             for (int i = 0; i < 4; i++) {
                 Peer peer = Peer.connect(server.address());
                 peers.add(peer);
-                clients.add(CompletableFuture.supplyAsync(() -> pingPong(peer, stopped, rounds, TimeUnit.SECONDS.toNanos(30))));
+                clients.add(CompletableFuture.supplyAsync(() -> pingPong(peer, stopped, rounds, TimeUnit.SECONDS.toNanos(30)), OWN_THREAD));
             }
             while (rounds.get() < 40) {
                 Thread.onSpinWait();
@@ -138,7 +140,7 @@ class DrainUnderLoadTest {
             CountDownLatch stopped = new CountDownLatch(1);
             AtomicInteger rounds = new AtomicInteger();
             CompletableFuture<PingPong> client = CompletableFuture.supplyAsync(
-                    () -> pingPong(peer, stopped, rounds, TimeUnit.MILLISECONDS.toNanos(300)));
+                    () -> pingPong(peer, stopped, rounds, TimeUnit.MILLISECONDS.toNanos(300)), OWN_THREAD);
             while (rounds.get() < 10) {
                 Thread.onSpinWait();
             }
@@ -170,7 +172,7 @@ class DrainUnderLoadTest {
                 } catch (IOException e) {
                     return e.getMessage();
                 }
-            });
+            }, OWN_THREAD);
             byte[] head = peer.readExactly(256 * 1024);
             long stopNanos = System.nanoTime();
             CompletableFuture<DrainReport> drained = server.server.stop();
@@ -329,7 +331,7 @@ class DrainUnderLoadTest {
             FloodCounts counts = new FloodCounts();
             List<CompletableFuture<Void>> clients = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
-                clients.add(CompletableFuture.runAsync(() -> flood(server.address(), counts), runnable -> new Thread(runnable).start()));
+                clients.add(CompletableFuture.runAsync(() -> flood(server.address(), counts), OWN_THREAD));
             }
             while (counts.served.get() < 400 && counts.failures.isEmpty()) {
                 Thread.onSpinWait();
