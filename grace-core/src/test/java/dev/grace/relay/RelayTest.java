@@ -13,10 +13,13 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import dev.grace.server.Server;
 import dev.grace.server.ServerOptions;
+import dev.grace.server.DrainUnderLoadTest;
+import dev.grace.testing.ConnectFlood;
 import dev.grace.testing.FdLeakCheck;
 import dev.grace.testing.Kernel;
 import dev.grace.testing.Peer;
 import dev.grace.testing.Ports;
+import dev.grace.testing.TestServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -316,6 +319,20 @@ class RelayTest {
             assertThat(report.upstream().outcome()).isIn(Outcome.ABORTED_AT_DEADLINE, Outcome.ABORTED);
             assertThat(report.duration()).isGreaterThanOrEqualTo(Duration.ofMillis(300));
             assertThat(backendWrite.get(15, TimeUnit.SECONDS)).isIn("Broken pipe", "Connection reset by peer", "Connection reset");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void aConnectFloodThroughTheProxysStopResetsNoClientWhoseConnectSucceeded(Transport transport) throws Exception {
+        try (TestServer backend = TestServer.start(transport, new EchoProtocol())) {
+            Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults());
+            ConnectFlood flood = ConnectFlood.start(proxy.address(), 8);
+            flood.awaitServed(200);
+            proxy.server.stop().get(15, TimeUnit.SECONDS);
+            flood.awaitEnd();
+
+            DrainUnderLoadTest.assertNobodyWhoseConnectSucceededWasReset(transport, flood);
         }
     }
 
