@@ -56,7 +56,7 @@ public final class EchoProtocol implements Protocol {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             this.ctx = ctx;
-            lastInputNanos = System.nanoTime();
+            lastInputNanos = ctx.executor().ticker().nanoTime();
         }
 
         @Override
@@ -68,7 +68,7 @@ public final class EchoProtocol implements Protocol {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             connection.markBusy();
-            lastInputNanos = System.nanoTime();
+            lastInputNanos = ctx.executor().ticker().nanoTime();
             lastWrite = ctx.write(msg);
         }
 
@@ -133,7 +133,7 @@ public final class EchoProtocol implements Protocol {
                 // The echo's completion, or the check already scheduled, looks again.
                 return;
             }
-            long quietNanos = System.nanoTime() - lastInputNanos;
+            long quietNanos = ctx.executor().ticker().nanoTime() - lastInputNanos;
             if (quietNanos >= QUIET_NANOS) {
                 connection.markIdle();
                 return;
