@@ -93,9 +93,11 @@ class ClientInitiatedShutdownTest {
             assertThat(packets.resets()).as(packets.toString()).isZero();
             assertThat(packets.fins()).as(packets.toString()).isEqualTo(2);
             List<String> timeWait = Kernel.timeWait(server.port());
+            // Only this connection's: an earlier test's server may have had the same port.
             assertThat(timeWait).as("the client sent the first FIN, so it holds TIME_WAIT")
-                    .anyMatch(line -> line.contains(":" + clientPort + " "))
-                    .hasSize(1);
+                    .filteredOn(line -> line.contains(":" + clientPort + " "))
+                    .hasSize(1)
+                    .allMatch(line -> line.matches(".*:" + clientPort + "\\s+\\S+:" + server.port() + "\\s*$"));
         }
     }
 }
