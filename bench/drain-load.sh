@@ -11,7 +11,7 @@
 # Progress on stderr; one markdown table per deadline on stdout. Needs root for tcpdump on lo;
 # loopback only; ends only the processes it started, by PID.
 #   ROUNDS=3 DEADLINES="2 30" SERVERS="grace-server grace-proxy haproxy nginx raw-netty" \
-#     LOADS="idle busy stream churn" KEEP=dir bench/drain-load.sh
+#     LOADS="idle busy stream churn" KEEP=dir bench/drain-load.sh     # KEEP: keep each run's JSON and capture
 set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -210,7 +210,7 @@ for r in $(seq "$rounds"); do
           printf '[%d/%d %ds] round %d, %ss, %s, %s: %s%s\n' "$n" "$total" "$((SECONDS - t_run))" "$r" "$d" "$s" "$l" \
             "$(python3 "$harness" brief "$json")" "${drained:+ | $drained}" >&2
         fi
-        rm -f "$tmp/f.pcap"
+        if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; mv "$tmp/f.pcap" "$KEEP/$d.$s.$l.$r.pcap"; else rm -f "$tmp/f.pcap"; fi
       done
     done
   done

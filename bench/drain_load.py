@@ -409,6 +409,12 @@ class Run:
                 s = sess["sock"]
                 if sess["connected"] is None:
                     err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err == errno.ECONNRESET:
+                        # the handshake completed (a blocking connect() would have returned),
+                        # then the server reset it before we could write
+                        sess["connected"] = now()
+                        finish(k, sess, "reset")
+                        continue
                     if err:
                         finish(k, sess, "refused" if err == errno.ECONNREFUSED else "error:" + errno.errorcode.get(err, str(err)))
                         continue
@@ -570,19 +576,21 @@ def wire(args):
            "owed_at_fin": 0, "owed_bytes": 0, "mismatches": [], "unmatched": 0, "other_sessions": 0}
     matched = set()
 
-    def count(s):   # the server's first FIN or RST on one of the clients' connections
-        if id(s) in matched or s.get("refused"):
-            return
-        matched.add(id(s))
-        first = min((t for t in (s["fin"], s["rst"]) if t is not None), default=None)
-        if first is None:
-            return
-        if s["fin"] is not None and first == s["fin"]:
-            out["server_fin"] += 1
-            if s["rst_after_fin"]:
-                out["fin_then_rst"] += 1
+    def first_before(s, limit):
+        """The server's first FIN or RST on session s up to the client's close: (kind, time)."""
+        fin = s["fin"] if s["fin"] is not None and s["fin"] <= limit else None
+        rst = s["rst"] if s["rst"] is not None and s["rst"] <= limit else None
+        if fin is not None and (rst is None or fin <= rst):
+            kind, at = "FIN", fin
+        elif rst is not None:
+            kind, at = "RST", rst
         else:
-            out["server_rst"] += 1
+            return None, None
+        out["server_fin" if kind == "FIN" else "server_rst"] += 1
+        if kind == "FIN" and s["rst"] is not None:
+            out["fin_then_rst"] += 1
+        return kind, at
+
     # Per connection (idle, busy, stream): the capture's first FIN or RST from the server port
     # before the client closed, and what the server's FIN acknowledged.
     for c in run["conns"]:
@@ -591,23 +599,16 @@ def wire(args):
             out["unmatched"] += 1
             continue
         s = lst[-1]
-        count(s)
-        limit = c["closed_at"] + 0.0005 if c["closed_at"] else float("inf")
-        fin = s["fin"] if s["fin"] is not None and s["fin"] <= limit else None
-        rst = s["rst"] if s["rst"] is not None and s["rst"] <= limit else None
-        seen = None
-        if fin is not None and (rst is None or fin <= rst):
-            seen = "FIN"
-        elif rst is not None:
-            seen = "RST"
+        matched.add(id(s))
+        seen, at = first_before(s, c["closed_at"] + 0.0005 if c["closed_at"] else float("inf"))
         wire_owed = None
         if seen == "FIN" and s["fin_ack"] is not None:
             wire_owed = max(0, min(s["fin_ack"], s["cmax"]) - s["fin_seq"])
             if wire_owed > 0:
                 out["owed_at_fin"] += 1
                 out["owed_bytes"] += wire_owed
-        c["wire"] = {"first": seen, "ms": None if seen is None else round(((fin if seen == "FIN" else rst) - t0) * 1000, 2),
-                     "owed": wire_owed, "fin_then_rst": bool(seen == "FIN" and rst is not None)}
+        c["wire"] = {"first": seen, "ms": None if at is None else round((at - t0) * 1000, 2),
+                     "owed": wire_owed, "fin_then_rst": bool(seen == "FIN" and s["rst"] is not None)}
         if seen != c["term"]:
             out["mismatches"].append("conn %d: client saw %s, the wire shows %s first" % (c["id"], c["term"], seen))
         elif seen == "FIN" and wire_owed is not None and (wire_owed > 0) != ((c["owed"] or 0) > 0):
@@ -615,37 +616,30 @@ def wire(args):
                                      % (c["id"], c["owed"], wire_owed))
     churn = run.get("churn")
     if churn:
-        # Per session: served sessions must show a FIN from the server first, resets an RST or
-        # an early FIN; refusals must each be a SYN answered with RST.
-        srst = 0
+        # Per session alive at or begun after the signal: served must show the server's FIN
+        # first, a reset its RST, an EOF before the echo its FIN; a refusal a SYN answered by RST.
+        expect = {"served": "FIN", "reset": "RST", "eof-short": "FIN"}
         for sess in churn["sessions_list"]:
             if sess["port"] is None:
                 continue
-            cand = [s for s in sessions.get(sess["port"], []) if s["start"] <= sess["end"] and s["start"] >= sess["start"] - 0.01]
+            cand = [s for s in sessions.get(sess["port"], []) if sess["start"] - 0.01 <= s["start"] <= sess["end"]]
             if not cand:
                 out["unmatched"] += 1
                 continue
             s = cand[-1]
-            count(s)
-            if sess["result"] == "refused":
-                if not s.get("refused"):
-                    out["mismatches"].append("churn port %d: client refused, the wire shows no refusing RST" % sess["port"])
+            matched.add(id(s))
+            if sess["result"] == "refused" or s.get("refused"):
+                if not (sess["result"] == "refused" and s.get("refused")):
+                    out["mismatches"].append("churn port %d: client %s, the wire shows %s"
+                                             % (sess["port"], sess["result"], "a refusal" if s.get("refused") else "an accepted connection"))
                 continue
-            if s.get("refused"):
-                out["mismatches"].append("churn port %d: client %s, the wire shows a refusal" % (sess["port"], sess["result"]))
-                continue
-            reset_on_wire = s["rst"] is not None and (s["fin"] is None or s["rst"] < s["fin"])
-            if reset_on_wire and sess["end"] >= t0:
-                srst += 1
-            if sess["result"] == "served" and reset_on_wire:
-                out["mismatches"].append("churn port %d: client served, the wire shows RST first" % sess["port"])
-            if sess["result"] == "reset" and not reset_on_wire:
-                out["mismatches"].append("churn port %d: client reset, the wire shows no RST from the server" % sess["port"])
-        out["churn_reset_on_wire"] = srst
-        refused_clients = churn["refused"]
-        if refused_clients != out["refusals"]:
+            seen, _ = first_before(s, sess["end"] + 0.0005)
+            want = expect.get(sess["result"])
+            if want and seen != want:
+                out["mismatches"].append("churn port %d: client %s, the wire shows %s first" % (sess["port"], sess["result"], seen))
+        if churn["refused"] != out["refusals"]:
             out["mismatches"].append("churn: %d refusals seen by clients, %d SYNs answered with RST on the wire"
-                                     % (refused_clients, out["refusals"]))
+                                     % (churn["refused"], out["refusals"]))
         del churn["sessions_list"]
     # Sessions on the port that are none of the clients' (grace's own backlog sentinel, say).
     out["other_sessions"] = sum(1 for lst in sessions.values() for s in lst if id(s) not in matched and not s.get("refused"))
@@ -693,6 +687,7 @@ def summarize(run):
     if ch:
         m["served"], m["refused"], m["reset"] = ch["served"], ch["refused"], ch["reset"]
         m["timeout"] = ch["timeout"]
+        m["other"] = ch["other"]
         if ch["first_refusal_ms"] is not None:
             m["first_refusal"] = ch["first_refusal_ms"]
     if run["exit_ms"] is not None:
@@ -745,6 +740,8 @@ def table(args):
                 conn = "%s / %s / %s" % (cell(col("served")), cell(col("refused")), cell(col("reset")))
                 if any(m.get("timeout") for m in ms):
                     conn += " (+%s timed out)" % cell(col("timeout"))
+                if any(m.get("other") for m in ms):
+                    conn += " (+%s other errors)" % cell(col("other"))
                 first = cell(col("first_refusal"), "{:.1f}")
                 times = "–"
             else:
