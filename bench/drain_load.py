@@ -422,7 +422,7 @@ class Run:
                     try:
                         s.sendall(pattern(sess["id"], 0, size))
                         s.shutdown(socket.SHUT_WR)
-                    except (ConnectionResetError, BrokenPipeError):
+                    except OSError:   # ECONNRESET, EPIPE, or ENOTCONN once a reset has closed it
                         finish(k, sess, "reset")
                         continue
                     self.sel.modify(s, selectors.EVENT_READ, tag)
@@ -609,6 +609,11 @@ def wire(args):
                 out["owed_bytes"] += wire_owed
         c["wire"] = {"first": seen, "ms": None if at is None else round((at - t0) * 1000, 2),
                      "owed": wire_owed, "fin_then_rst": bool(seen == "FIN" and s["rst"] is not None)}
+        lag = None if at is None or c["term_ms"] is None else c["term_ms"] - c["wire"]["ms"]
+        if seen == c["term"] and lag is not None and lag > 20:
+            # the client saw its terminal event late (its loop or its CPU was held up): its own
+            # times and what it sent meanwhile are not what the server did
+            out["mismatches"].append("conn %d: the client saw the %s %.0f ms after it was on the wire" % (c["id"], seen, lag))
         if seen != c["term"]:
             out["mismatches"].append("conn %d: client saw %s, the wire shows %s first" % (c["id"], c["term"], seen))
         elif seen == "FIN" and wire_owed and not (c["owed"] or 0) > 0:
