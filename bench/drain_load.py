@@ -610,9 +610,10 @@ def wire(args):
         c["wire"] = {"first": seen, "ms": None if at is None else round((at - t0) * 1000, 2),
                      "owed": wire_owed, "fin_then_rst": bool(seen == "FIN" and s["rst"] is not None)}
         lag = None if at is None or c["term_ms"] is None else c["term_ms"] - c["wire"]["ms"]
-        if seen == c["term"] and lag is not None and lag > 20:
+        if seen == c["term"] and lag is not None and lag > 20 and run["load"] != "stream":
             # the client saw its terminal event late (its loop or its CPU was held up): its own
-            # times and what it sent meanwhile are not what the server did
+            # times and what it sent meanwhile are not what the server did. (A stream's FIN
+            # waits behind megabytes of echo in the client's receive queue: late by nature.)
             out["mismatches"].append("conn %d: the client saw the %s %.0f ms after it was on the wire" % (c["id"], seen, lag))
         if seen != c["term"]:
             out["mismatches"].append("conn %d: client saw %s, the wire shows %s first" % (c["id"], c["term"], seen))
@@ -647,7 +648,6 @@ def wire(args):
         if churn["refused"] != out["refusals"]:
             out["mismatches"].append("churn: %d refusals seen by clients, %d SYNs answered with RST on the wire"
                                      % (churn["refused"], out["refusals"]))
-        del churn["sessions_list"]
     # Sessions on the port that are none of the clients' (grace's own backlog sentinel, say).
     out["other_sessions"] = sum(1 for lst in sessions.values() for s in lst if id(s) not in matched and not s.get("refused"))
     dropped = None
