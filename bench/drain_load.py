@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Clients for bench/drain-load.sh: stop a server under load and record what every client saw.
 
-  drain_load.py run --load idle|busy|stream|churn --port P --pid PID --signal TERM --deadline S --out run.json
+  drain_load.py run --load idle|busy|stream|churn --port P --pid PID --signal TERM --deadline S --wait S --out run.json
   drain_load.py wire --pcap f.pcap --port P --run run.json     # adds the capture's view to run.json
+  drain_load.py brief run.json                                 # one line: what the clients saw
   drain_load.py table run.json...                              # one markdown table, rows server x load
+
+The run sends the signal itself (os.kill on PID) at the load's moment, and watches the server's
+exit with pidfd_open. Every wait is bounded: --wait after the signal (busy: after the half-close
+at +5 s), --exit-wait (5 s) for the exit once the clients are done.
 
 Everything runs in one thread on one epoll loop (selectors), so a client's terminal event is
 timed when the kernel reports it, not when a scheduler gets round to it. Every byte a client
