@@ -18,11 +18,11 @@ import java.util.concurrent.TimeoutException;
  * round trip is longer than the settle time (a distant client whose SYN came just before the
  * gate) can still be reset; on loopback and in a data centre it completes well within it.
  *
- * <p>{@link #close} runs on any thread (the stop request's, so the gate goes up at once) and
- * hands the checks to the listener's event loop, where they run between its accept passes;
- * {@link #awaitClosed} blocks its caller (the drain thread).
+ * <p>{@link #close} runs on any thread (the stop request's, so the gate goes up at once);
+ * {@link #startChecks} hands the checks to the listener's event loop, where they run between
+ * its accept passes; {@link #awaitClosed} blocks its caller (the drain thread).
  */
-final class HandshakeGate {
+final class HandshakeGate implements Runnable {
     /**
      * Long enough for a handshake whose SYN came just before the filter to complete on loopback,
      * where the whole handshake runs in one softirq pass; short, because every SYN that arrives
@@ -35,6 +35,7 @@ final class HandshakeGate {
     private final Channel listener;
     private final long gatedAtNanos;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private boolean acceptingWholeQueue;
 
     private HandshakeGate(Channel listener, long gatedAtNanos) {
         this.listener = listener;
@@ -50,20 +51,21 @@ final class HandshakeGate {
     }
 
     /**
-     * Tells the kernel to ignore new SYNs on {@code listener}, from any thread, and closes it on
-     * its event loop once the handshakes under way have been accepted; returns null, having
-     * changed nothing, where that cannot be done (not epoll, or the filter was refused).
+     * Tells the kernel to ignore new SYNs on {@code listener}, from any thread; {@link
+     * #startChecks} then closes it once the handshakes under way have been accepted. Returns
+     * null, having changed nothing, where that cannot be done (not epoll, or the filter was refused).
      */
     static HandshakeGate close(Channel listener) {
         if (!listener.isOpen() || !LinuxSockets.ignoreNewHandshakes(listener)) {
             return null;
         }
-        HandshakeGate gate = new HandshakeGate(listener, System.nanoTime());
-        listener.eventLoop().execute(() -> {
-            BacklogSentinel.acceptWholeQueuePerPass(listener);
-            gate.closeIfQuiet();
-        });
-        return gate;
+        return new HandshakeGate(listener, System.nanoTime());
+    }
+
+    /** Hands the checks to the listener's event loop. */
+    HandshakeGate startChecks() {
+        listener.eventLoop().execute(this);
+        return this;
     }
 
     /** Blocks until the listener closed, once every handshake under way was accepted. */
@@ -77,8 +79,16 @@ final class HandshakeGate {
         }
     }
 
-    /** Runs between accept passes: anything still queued is accepted by the next one. */
-    private void closeIfQuiet() {
+    /**
+     * Runs between accept passes, first and then every {@link #POLL_NANOS}: anything still queued
+     * is accepted by the next pass. (A Runnable, not a lambda: a stop links no call site.)
+     */
+    @Override
+    public void run() {
+        if (!acceptingWholeQueue) {
+            acceptingWholeQueue = true;
+            BacklogSentinel.acceptWholeQueuePerPass(listener);
+        }
         long gatedFor = System.nanoTime() - gatedAtNanos;
         int queued = LinuxSockets.acceptQueueLength(listener);
         if ((gatedFor >= SETTLE_NANOS && queued == 0) || queued < 0 || gatedFor >= TIMEOUT_NANOS) {
@@ -86,6 +96,6 @@ final class HandshakeGate {
             closed.complete(null);
             return;
         }
-        listener.eventLoop().schedule(this::closeIfQuiet, POLL_NANOS, TimeUnit.NANOSECONDS);
+        listener.eventLoop().schedule(this, POLL_NANOS, TimeUnit.NANOSECONDS);
     }
 }

@@ -19,7 +19,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP server whose stop is a drain (see {@link #stop()}). Thread-safe; each connection lives
- * on one event loop of the server's group, and the drain runs on a thread of its own.
+ * on one event loop of the server's group; the listener has an event loop of its own, so that
+ * closing it during a drain never waits behind connections' work; the drain runs on a thread
+ * of its own.
  */
 public final class Server implements AutoCloseable {
     private static final long SENTINEL_TIMEOUT_MILLIS = 300;
@@ -27,6 +29,7 @@ public final class Server implements AutoCloseable {
     private final ServerOptions options;
     private final Protocol protocol;
     private final ServerListener listener;
+    private final EventLoopGroup listenerGroup;
     private final EventLoopGroup group;
     private final Set<GracefulConnection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger acceptedNotInitialized = new AtomicInteger();
@@ -44,11 +47,12 @@ public final class Server implements AutoCloseable {
         this.options = options;
         this.protocol = protocol;
         this.listener = listener;
+        this.listenerGroup = options.transport().newEventLoopGroup(1, "grace-listener");
         this.group = options.transport().newEventLoopGroup(options.ioThreads(), "grace-" + options.transport());
         // Before the bind: a connection may be accepted the moment the listener exists.
         this.drain = new Drain(this);
         ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(group)
+                .group(listenerGroup, group)
                 .channel(options.transport().serverChannelClass())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(backlogSentinel)
@@ -62,6 +66,7 @@ public final class Server implements AutoCloseable {
                 });
         ChannelFuture bind = bootstrap.bind(options.bindHost(), options.port()).awaitUninterruptibly();
         if (!bind.isSuccess()) {
+            listenerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
             String address = options.bindHost() + ":" + options.port();
             Throwable cause = bind.cause();
@@ -131,7 +136,8 @@ public final class Server implements AutoCloseable {
             ready = false;
             if (options.drainDelay().isZero() && gateSupported) {
                 // No new handshake from now on; the listener closes once those under way are accepted.
-                handshakeGate = HandshakeGate.close(listenerChannel);
+                HandshakeGate gate = HandshakeGate.close(listenerChannel);
+                handshakeGate = gate == null ? null : gate.startChecks();
             }
             drain.begin();
             listener.readinessChanged(false);
@@ -149,9 +155,11 @@ public final class Server implements AutoCloseable {
      */
     @Override
     public void close() {
-        for (var loop : group) {
-            if (loop.inEventLoop()) {
-                throw new IllegalStateException("Server.close() would wait forever on the server's own event loop; use stop()");
+        for (EventLoopGroup loops : new EventLoopGroup[] {listenerGroup, group}) {
+            for (var loop : loops) {
+                if (loop.inEventLoop()) {
+                    throw new IllegalStateException("Server.close() would wait forever on the server's own event loop; use stop()");
+                }
             }
         }
         stop().join();
@@ -177,7 +185,13 @@ public final class Server implements AutoCloseable {
      */
     void closeListener(boolean acceptBacklogFirst) {
         if (acceptBacklogFirst) {
-            HandshakeGate gate = handshakeGate != null || !gateSupported ? handshakeGate : HandshakeGate.close(listenerChannel);
+            HandshakeGate gate = handshakeGate;
+            if (gate == null && gateSupported) {
+                gate = HandshakeGate.close(listenerChannel);
+                if (gate != null) {
+                    gate.startChecks();
+                }
+            }
             if (gate != null) {
                 gate.awaitClosed();
             } else {
@@ -228,6 +242,11 @@ public final class Server implements AutoCloseable {
         return listenerChannel.eventLoop();
     }
 
+    /** The event loops connections live on. */
+    EventLoopGroup connectionLoops() {
+        return group;
+    }
+
     List<GracefulConnection> connectionsSnapshot() {
         return List.copyOf(connections);
     }
@@ -241,6 +260,7 @@ public final class Server implements AutoCloseable {
     }
 
     void shutdownEventLoops() {
+        listenerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     }
 
