@@ -17,7 +17,9 @@ public interface Protocol {
      * The server is draining. A protocol that can say goodbye (a close frame, a
      * {@code Connection: close} header) does it here; either way it calls
      * {@link Connection#markIdle()} once it has nothing more to send, and Grace then closes the
-     * connection gracefully.
+     * connection gracefully. Before that FIN Grace makes sure nothing waits unread in the kernel:
+     * input found there is handed to the protocol first (its handlers read it), and the protocol
+     * is expected to mark itself busy again while it answers.
      */
     default void drainStarted(Connection connection) {}
 
