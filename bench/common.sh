@@ -35,6 +35,13 @@ port_of() { # log [pid] -> the port of its "listening on 127.0.0.1:PORT" line, o
   sed -n 's/^listening on 127.0.0.1://p' "$1"
 }
 
+free_port() { # a port below the ephemeral range that nothing listens on
+  local port
+  for port in $(seq "$1" 32000); do
+    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
+  done
+}
+
 stats() { # values... -> "median min max"
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f %.0f %.0f", m, v[1], v[NR] }'
 }

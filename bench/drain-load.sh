@@ -60,13 +60,6 @@ end_pid() { # pid: wait a moment, then TERM, then KILL (and the children it star
   forget "$pid"
 }
 
-free_port() { # a port below the ephemeral range that nothing listens on
-  local port
-  for port in $(seq "$1" 32000); do
-    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
-  done
-}
-
 wait_listen() { # port, pid: fail rather than wait forever if the server died
   local i
   for i in $(seq 100); do

@@ -10,13 +10,6 @@ set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-free_port() { # a port below the ephemeral range that nothing listens on
-  local port
-  for port in $(seq "$1" 32000); do
-    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
-  done
-}
-
 wait_listen() { # port, pid: fail rather than wait forever if the proxy died
   until ss -ltnH "sport = :$1" | grep -q .; do
     kill -0 "$2" 2>/dev/null || { echo "a proxy failed to start on port $1; see its log" >&2; exit 1; }
