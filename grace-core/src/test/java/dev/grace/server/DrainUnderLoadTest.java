@@ -236,6 +236,24 @@ public class DrainUnderLoadTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void bytesAClientSendsAfterOurFinAreDiscardedNeverAnsweredWithReset(Transport transport) throws Exception {
+        try (TestServer server = echoServer(transport, Duration.ofSeconds(10));
+                Peer peer = Peer.connect(server.address())) {
+            peer.send("hello");
+            assertThat(peer.readExactly(5)).isEqualTo("hello".getBytes());
+            CompletableFuture<DrainReport> drained = server.server.stop();
+            assertThat(peer.socket().getInputStream().read()).as("the idle FIN").isEqualTo(-1);
+            peer.send(new byte[64 * 1024]);
+            peer.halfClose();
+            DrainReport report = drained.get(10, TimeUnit.SECONDS);
+
+            assertThat(report.count(Outcome.FIN_BOTH_WAYS)).isEqualTo(1);
+            assertThat(report.discardedInbound()).as("read, counted and dropped; an RST would have made it ABORTED").isEqualTo(64 * 1024);
+        }
+    }
+
     /** Answers each chunk it reads with "answer:" and the chunk; busy from a read until its answer is written. */
     private static final class Answering implements Protocol {
         @Override
