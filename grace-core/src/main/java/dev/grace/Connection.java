@@ -53,6 +53,7 @@ public interface Connection {
             case GRACEFUL -> closeGracefully(deadline);
             case LINGER -> lingerClose(deadline);
             case ABORT -> abort();
+            case ABORT_ONCE_DELIVERED -> abortOnceDelivered(deadline);
         };
     }
 

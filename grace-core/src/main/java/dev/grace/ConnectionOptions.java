@@ -10,7 +10,9 @@ import java.util.Objects;
  *                          calling {@code channel.close()}, the idle timeout)
  * @param halfClosedTimeout how long a half-closed connection (our FIN sent and the peer silent,
  *                          or the peer's FIN received and we silent) may see no traffic before
- *                          it is aborted: the kernel never times these states out
+ *                          it is aborted: the kernel never times these states out;
+ *                          {@link Duration#ZERO} means never (for a caller that bounds them
+ *                          itself, as a relay's fin timeout does)
  * @param idleTimeout       no traffic either way for this long closes the connection
  *                          gracefully; {@link Duration#ZERO} means never
  * @param confirmDelivery   make graceful close wait until the peer acknowledged every byte and
@@ -32,11 +34,8 @@ public record ConnectionOptions(
 
     public ConnectionOptions {
         requirePositive("close-timeout", closeTimeout);
-        requirePositive("half-closed-timeout", halfClosedTimeout);
-        Objects.requireNonNull(idleTimeout, "idleTimeout");
-        if (idleTimeout.isNegative()) {
-            throw new IllegalArgumentException("idle-timeout must be >= 0, got " + idleTimeout);
-        }
+        requireNotNegative("half-closed-timeout", halfClosedTimeout);
+        requireNotNegative("idle-timeout", idleTimeout);
     }
 
     public static ConnectionOptions defaults() {
@@ -67,6 +66,13 @@ public record ConnectionOptions(
         Objects.requireNonNull(value, name);
         if (value.isNegative() || value.isZero()) {
             throw new IllegalArgumentException(name + " must be > 0, got " + value);
+        }
+    }
+
+    static void requireNotNegative(String name, Duration value) {
+        Objects.requireNonNull(value, name);
+        if (value.isNegative()) {
+            throw new IllegalArgumentException(name + " must be >= 0, got " + value);
         }
     }
 }

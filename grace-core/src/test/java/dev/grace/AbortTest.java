@@ -94,4 +94,26 @@ class AbortTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void theAbortOnceDeliveredModeDeliversThenResets(Transport transport) throws Exception {
+        byte[] payload = new byte[64 * 1024];
+        new java.util.Random(9).nextBytes(payload);
+        try (TestServer server = TestServer.start(transport, Protocols.sink());
+                Peer peer = Peer.connect(server.address())) {
+            Connection connection = server.recorder.nextAccepted();
+            connection.channel().writeAndFlush(Unpooled.wrappedBuffer(payload));
+            CloseReport report = connection.close(CloseMode.ABORT_ONCE_DELIVERED, java.time.Duration.ofSeconds(10))
+                    .get(10, TimeUnit.SECONDS);
+            Peer.ReadResult seen = peer.readToEnd();
+
+            assertThat(report.outcome()).isEqualTo(Outcome.ABORTED);
+            assertThat(seen.end()).isEqualTo(Peer.ReadResult.End.RESET);
+            if (transport == Transport.EPOLL) {
+                // On NIO the RST goes once the writes reached our kernel, maybe before the peer read them.
+                assertThat(seen.bytes()).as("everything written, then the RST").isEqualTo(payload);
+            }
+        }
+    }
 }

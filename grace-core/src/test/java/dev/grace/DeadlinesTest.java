@@ -44,6 +44,27 @@ class DeadlinesTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
+    void aZeroHalfClosedTimeoutIsOffNotImmediate(Transport transport) throws Exception {
+        try (TestServer bounded = server(transport, ConnectionOptions.defaults().withHalfClosedTimeout(SHORT));
+                TestServer unbounded = server(transport, ConnectionOptions.defaults().withHalfClosedTimeout(Duration.ZERO));
+                Peer toBounded = Peer.connect(bounded.address());
+                Peer toUnbounded = Peer.connect(unbounded.address())) {
+            Connection off = unbounded.recorder.nextAccepted();
+            toUnbounded.halfClose();
+            toBounded.halfClose();
+            // The bounded twin, half-closed later, times out first: by then SHORT has passed for both.
+            assertThat(bounded.recorder.nextClosed().outcome()).isEqualTo(Outcome.ABORTED_AT_DEADLINE);
+
+            assertThat(off.closeFuture()).as("zero means no half-closed timeout").isNotDone();
+            assertThat(off.state()).isEqualTo(ConnectionState.PEER_FIN_RECEIVED);
+            off.shutdownOutput();
+            assertThat(toUnbounded.readToEnd().end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(off.closeFuture().get(10, TimeUnit.SECONDS).outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
     void weHalfClosedAndPeerNeverSendsFinIsAbortedAfterTheHalfClosedTimeout(Transport transport) throws Exception {
         try (TestServer server = server(transport, ConnectionOptions.defaults().withHalfClosedTimeout(SHORT));
                 Peer peer = Peer.connect(server.address())) {

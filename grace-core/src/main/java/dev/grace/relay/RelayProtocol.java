@@ -48,10 +48,10 @@ public final class RelayProtocol implements Protocol {
     }
 
     /**
-     * A leg on its own may sit half-closed while the session progresses on the other leg; the
-     * relay's fin timer, which watches both, bounds those states instead.
+     * Off: a leg on its own may sit half-closed while the session progresses on the other leg;
+     * the relay's fin timer, which watches both, bounds those states instead.
      */
-    static final java.time.Duration LEGS_HALF_CLOSED_TIMEOUT = java.time.Duration.ofDays(365);
+    static final java.time.Duration LEGS_HALF_CLOSED_TIMEOUT = java.time.Duration.ZERO;
 
     /** The connection options a proxy's client legs need: the relay's fin timer bounds their half-closed states. */
     public static ConnectionOptions clientOptions(ConnectionOptions base, RelayOptions options) {

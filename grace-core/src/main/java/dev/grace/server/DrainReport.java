@@ -35,9 +35,18 @@ public record DrainReport(
         return outcomes.values().stream().mapToInt(Integer::intValue).sum();
     }
 
-    /** Connections that ended with FIN: nothing either side was owed was lost. */
+    /**
+     * Connections that ended cleanly ({@link Outcome#isClean()}): nothing either side was owed was
+     * lost. With {@link #count} of the other outcomes it adds up to {@link #connections()}.
+     */
     public int graceful() {
-        return count(Outcome.FIN_BOTH_WAYS) + count(Outcome.FIN_SENT);
+        int clean = 0;
+        for (Outcome outcome : Outcome.values()) {
+            if (outcome.isClean()) {
+                clean += count(outcome);
+            }
+        }
+        return clean;
     }
 
     public long bytesDiscarded() {
