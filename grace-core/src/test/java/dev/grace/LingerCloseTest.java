@@ -25,6 +25,27 @@ class LingerCloseTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
+    void aLaterRequestNeverPushesTheCloseDeadlineBack(Transport transport) throws Exception {
+        try (TestServer server = TestServer.start(transport, Protocols.sink());
+                Peer peer = Peer.connect(server.address())) {
+            Connection connection = server.recorder.nextAccepted();
+            // The peer never reads: nothing can be delivered, so only a deadline ends this.
+            connection.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[32 * 1024 * 1024]));
+            long startNanos = System.nanoTime();
+            connection.lingerClose(Duration.ofMillis(500));
+            connection.abortOnceDelivered(Duration.ofSeconds(60));
+            connection.closeGracefully(Duration.ofSeconds(60));
+            CloseReport report = connection.closeFuture().get(10, TimeUnit.SECONDS);
+            long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+
+            assertThat(report.outcome()).isEqualTo(Outcome.ABORTED_AT_DEADLINE);
+            assertThat(elapsedMillis).as("the first, earliest deadline held").isBetween(450L, 3_000L);
+            assertThat(peer.readToEnd().end()).isEqualTo(Peer.ReadResult.End.RESET);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
     void peerThatStoppedReadingGetsResetAtTheDeadline(Transport transport) throws Exception {
         try (TestServer server = TestServer.start(transport, Protocols.sink());
                 Peer peer = Peer.connect(server.address())) {

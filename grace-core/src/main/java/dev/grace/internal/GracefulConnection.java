@@ -541,9 +541,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
         }
         long deadlineNanos = System.nanoTime() + timeout.toNanos();
         if (state.isClosing()) {
-            if (deadlineNanos < closeDeadlineNanos) {
-                armDeadline(deadlineNanos);
-            }
+            armDeadline(deadlineNanos);
             return;
         }
         closingMode = mode;
@@ -659,9 +657,7 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
             return;
         }
         if (unacknowledged > 0) {
-            if (deadlineTimer == null) {
-                armDeadline(System.nanoTime() + options.closeTimeout().toNanos());
-            }
+            armDeadline(System.nanoTime() + options.closeTimeout().toNanos());
             pollFinAcknowledged(this::releaseWithReset);
             return;
         }
@@ -822,7 +818,15 @@ public final class GracefulConnection extends ChannelDuplexHandler implements Co
 
     // ---- timers ----------------------------------------------------------------------------
 
+    /**
+     * The one deadline rule: a connection's close deadline can only move earlier. Whoever asks
+     * (a graceful close, a linger close, abort-once-delivered, a release with RST, a drain) gets
+     * its deadline or the one already set, whichever comes first.
+     */
     private void armDeadline(long deadlineNanos) {
+        if (deadlineNanos >= closeDeadlineNanos) {
+            return;
+        }
         cancel(deadlineTimer);
         closeDeadlineNanos = deadlineNanos;
         long delay = Math.max(0, deadlineNanos - System.nanoTime());
