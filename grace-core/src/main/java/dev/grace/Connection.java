@@ -47,6 +47,27 @@ public interface Connection {
      */
     CompletableFuture<CloseReport> abortOnceDelivered(Duration deadline);
 
+    /**
+     * Abort because a deadline the caller owns passed (a drain's, a relay's fin timeout): RST now,
+     * reported as {@link Outcome#ABORTED_AT_DEADLINE}.
+     */
+    CompletableFuture<CloseReport> abortAtDeadline();
+
+    /**
+     * What a drain asks of each connection: close gracefully once the protocol is idle (see
+     * {@link #markIdle()}), every write reached the kernel and nothing waits unread in the
+     * kernel's receive queue (input found there goes to the protocol first, one more read); RST
+     * at {@code deadline}, counted from when the connection's event loop takes the request.
+     */
+    CompletableFuture<CloseReport> closeWhenIdle(Duration deadline);
+
+    /**
+     * How long nothing moved on this connection: neither through Grace nor, where the transport
+     * can tell (epoll), in the kernel, which keeps delivering bytes handed to it long ago.
+     * Read it on the connection's event loop.
+     */
+    long idleNanos();
+
     /** Ends the connection the given way; {@code deadline} is ignored for {@link CloseMode#ABORT}. */
     default CompletableFuture<CloseReport> close(CloseMode mode, Duration deadline) {
         return switch (mode) {

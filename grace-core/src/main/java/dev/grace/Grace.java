@@ -1,6 +1,6 @@
 package dev.grace;
 
-import dev.grace.internal.GracefulConnection;
+import dev.grace.internal.Connections;
 import io.netty.channel.Channel;
 import io.netty.channel.socket.DuplexChannel;
 import java.util.Objects;
@@ -22,7 +22,7 @@ public final class Grace {
         if (!(channel instanceof DuplexChannel)) {
             throw new IllegalArgumentException("Grace needs a TCP channel that can half-close, got " + channel.getClass().getName());
         }
-        return GracefulConnection.install(channel, options, listener);
+        return Connections.install(channel, options, listener);
     }
 
     /** Installs Grace with default options and no listener. */
@@ -32,8 +32,8 @@ public final class Grace {
 
     /** The connection Grace installed on {@code channel}. */
     public static Connection of(Channel channel) {
-        Object handler = channel.pipeline().get(GracefulConnection.HANDLER_NAME);
-        if (handler instanceof Connection connection) {
+        Connection connection = Connections.find(channel);
+        if (connection != null) {
             return connection;
         }
         throw new IllegalStateException("Grace is not installed on " + channel);

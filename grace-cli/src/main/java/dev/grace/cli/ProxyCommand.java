@@ -113,7 +113,7 @@ final class ProxyCommand implements Callable<Integer> {
                 .withTransport(chosen)
                 .withDrainDelay(drainDelay)
                 .withDrainTimeout(drainTimeout)
-                .withConnection(RelayProtocol.clientOptions(connection, relay));
+                .withConnection(connection);
         RelayProtocol protocol = new RelayProtocol(to, relay, connection, sessionLines(err));
         return Serving.serve("proxy", out, err, options, protocol, adminPort, false);
     }

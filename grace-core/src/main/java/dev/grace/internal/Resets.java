@@ -9,14 +9,14 @@ import java.util.Locale;
  * the pipeline as an exception followed by input shutdown, exactly like a FIN would; the
  * exception is the only evidence, so it must be recognised on both transports.
  */
-public final class Resets {
+final class Resets {
     private Resets() {}
 
     /**
      * True for ECONNRESET, and for EPIPE, which Linux reports on writes after a reset was
      * already consumed by an earlier call.
      */
-    public static boolean isPeerReset(Throwable failure) {
+    static boolean isPeerReset(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof Errors.NativeIoException nativeFailure) {
                 int errno = nativeFailure.expectedErr();

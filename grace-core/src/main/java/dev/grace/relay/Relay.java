@@ -3,7 +3,6 @@ package dev.grace.relay;
 import dev.grace.CloseReport;
 import dev.grace.Connection;
 import dev.grace.Outcome;
-import dev.grace.internal.GracefulConnection;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import dev.grace.relay.RelayReport.DirectionEnd;
@@ -49,7 +48,7 @@ public final class Relay {
      * The first step, as soon as the client is accepted (auto-read off): from now on what the
      * client sends is held for the upstream. Call on the client's event loop.
      */
-    public static Relay accept(Connection client, RelayListener listener, RelayOptions options) {
+    static Relay accept(Connection client, RelayListener listener, RelayOptions options) {
         Relay relay = new Relay(client, listener, options, System.nanoTime());
         client.channel().pipeline().addLast("relay", relay.toUpstream);
         client.closeFuture().whenComplete((report, failure) -> relay.legClosed(Leg.CLIENT, report));
@@ -57,7 +56,7 @@ public final class Relay {
     }
 
     /** The upstream leg exists (not yet connected), on the client's event loop, auto-read off. */
-    public void upstreamCreated(Connection upstreamLeg) {
+    void upstreamCreated(Connection upstreamLeg) {
         if (upstreamLeg.channel().eventLoop() != client.channel().eventLoop()) {
             throw new IllegalStateException("a relay's legs must share one event loop");
         }
@@ -68,7 +67,7 @@ public final class Relay {
     }
 
     /** The upstream leg connected: relay both ways. */
-    public void upstreamConnected() {
+    void upstreamConnected() {
         started = true;
         if (clientReport != null) {
             upstream.abort();
@@ -79,7 +78,7 @@ public final class Relay {
     }
 
     /** The upstream could not be reached: reset the client. */
-    public void upstreamFailed(java.net.SocketAddress target, Throwable cause) {
+    void upstreamFailed(java.net.SocketAddress target, Throwable cause) {
         if (clientReport != null) {
             // The client went first and its end aborted the connect: not the upstream's fault.
             return;
@@ -136,8 +135,8 @@ public final class Relay {
         }
         long idle = System.nanoTime() - lastProgressNanos;
         for (Connection leg : new Connection[] {client, upstream}) {
-            if (leg instanceof GracefulConnection graceful && leg.state() != dev.grace.ConnectionState.CLOSED) {
-                idle = Math.min(idle, graceful.idleNanos());
+            if (leg != null && leg.state() != dev.grace.ConnectionState.CLOSED) {
+                idle = Math.min(idle, leg.idleNanos());
             }
         }
         long limit = options.finTimeout().toNanos();
@@ -147,10 +146,8 @@ public final class Relay {
         }
         log.debug("relay made no progress for {} ms after a FIN: aborting both legs", TimeUnit.NANOSECONDS.toMillis(idle));
         for (Connection leg : new Connection[] {client, upstream}) {
-            if (leg instanceof GracefulConnection graceful) {
-                graceful.abortAtDeadline();
-            } else if (leg != null) {
-                leg.abort();
+            if (leg != null) {
+                leg.abortAtDeadline();
             }
         }
     }

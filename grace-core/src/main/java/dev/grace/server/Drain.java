@@ -1,8 +1,8 @@
 package dev.grace.server;
 
 import dev.grace.CloseReport;
+import dev.grace.Connection;
 import dev.grace.Outcome;
-import dev.grace.internal.GracefulConnection;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
@@ -34,7 +34,32 @@ final class Drain {
     private static final long ABORT_WAIT_SECONDS = 5;
     private static final int CLOSES_PER_TASK = 256;
 
-    private final Server server;
+    /** What a drain needs of its server: the narrow way back in. */
+    interface Target {
+        /** The connections open now. */
+        List<Connection> connections();
+
+        Iterable<EventExecutor> connectionLoops();
+
+        /** Closes the listener, with {@code acceptBacklogFirst} so as to reset no client whose connect() succeeded. */
+        void closeListener(boolean acceptBacklogFirst);
+
+        /** Waits (bounded) until every connection the listener accepted has been set up. */
+        void awaitAcceptedInitialized(long timeoutMillis) throws InterruptedException;
+
+        /** The protocol's drain hook, on the connection's event loop. */
+        void drainStarted(Connection connection);
+
+        /** Completes once every connection the server adopted is closed. */
+        CompletableFuture<Void> adoptedClosed();
+
+        void abortAdopted();
+
+        /** The drain is over (report null if it failed): shut the event loops down, tell the listener. */
+        void stopped(DrainReport report);
+    }
+
+    private final Target server;
     private final ServerOptions options;
     private final CompletableFuture<Void> begun = new CompletableFuture<>();
     private final BiConsumer<CloseReport, Throwable> trackedClosed = this::trackedClosed;
@@ -42,8 +67,8 @@ final class Drain {
     private final CompletableFuture<Void> forced = new CompletableFuture<>();
     private final CompletableFuture<DrainReport> report = new CompletableFuture<>();
     private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
-    private final Set<GracefulConnection> tracked = ConcurrentHashMap.newKeySet();
-    private final Set<GracefulConnection> closing = ConcurrentHashMap.newKeySet();
+    private final Set<Connection> tracked = ConcurrentHashMap.newKeySet();
+    private final Set<Connection> closing = ConcurrentHashMap.newKeySet();
     private final AtomicInteger stillOpen = new AtomicInteger();
     private final AtomicIntegerArray outcomeCounts = new AtomicIntegerArray(Outcome.values().length);
     private final LongAdder discardedUnsent = new LongAdder();
@@ -53,9 +78,9 @@ final class Drain {
     private volatile long startNanos;
     private volatile long deadlineNanos;
 
-    Drain(Server server) {
+    Drain(ServerOptions options, Target server) {
         this.server = server;
-        this.options = server.options();
+        this.options = options;
     }
 
     CompletableFuture<DrainReport> report() {
@@ -67,11 +92,11 @@ final class Drain {
      * the classes a stop needs are loaded now, so that a stop pays for no thread start and no
      * class loading: measured on a cold JVM, those delayed the first idle FIN by 6 to 15 ms.
      */
-    void prepare() {
+    void prepare(int port) {
         for (EventExecutor loop : server.connectionLoops()) {
             closeIdleOnLoops.add(new CloseIdleOnLoop((EventLoop) loop));
         }
-        Thread thread = new Thread(this::run, "grace-drain-" + server.localAddress().getPort());
+        Thread thread = new Thread(this::run, "grace-drain-" + port);
         thread.setDaemon(true);
         thread.start();
     }
@@ -106,7 +131,7 @@ final class Drain {
             }
             return;
         }
-        List<GracefulConnection> toClose = server.connectionsSnapshot();
+        List<Connection> toClose = server.connections();
         for (int i = 0; i < toClose.size(); i++) {
             track(toClose.get(i));
             startClosing(toClose.get(i), windowNanos * i / toClose.size());
@@ -119,7 +144,7 @@ final class Drain {
     }
 
     /** A connection accepted from the backlog while the listener closes joins the drain. */
-    void joined(GracefulConnection connection) {
+    void joined(Connection connection) {
         if (joining) {
             track(connection);
             startClosing(connection, 0);
@@ -130,12 +155,11 @@ final class Drain {
         try {
             begun.join();
             DrainReport result = drain();
-            server.shutdownEventLoops();
-            server.listener().drained(result);
+            server.stopped(result);
             report.complete(result);
         } catch (Throwable t) {
             log.warn("drain of {} failed", server, t);
-            server.shutdownEventLoops();
+            server.stopped(null);
             report.completeExceptionally(t);
         }
     }
@@ -148,7 +172,7 @@ final class Drain {
         server.closeListener(!forced.isDone());
         server.awaitAcceptedInitialized(LISTENER_STEP_TIMEOUT_MILLIS);
         // Accepted while the listener closed, in the moment before the drain could see them.
-        for (GracefulConnection connection : server.connectionsSnapshot()) {
+        for (Connection connection : server.connections()) {
             if (track(connection)) {
                 startClosing(connection, 0);
             }
@@ -160,7 +184,7 @@ final class Drain {
 
         if (!awaitAllClosedOrForced()) {
             boolean byForce = forced.isDone();
-            for (GracefulConnection connection : tracked) {
+            for (Connection connection : tracked) {
                 if (byForce) {
                     connection.abort();
                 } else {
@@ -173,7 +197,7 @@ final class Drain {
                 log.warn("{} connections still open {} s after being aborted", stillOpen.get(), ABORT_WAIT_SECONDS);
             }
         }
-        awaitOwnConnections();
+        awaitAdopted();
         Map<Outcome, Integer> counts = new EnumMap<>(Outcome.class);
         for (Outcome outcome : Outcome.values()) {
             counts.put(outcome, outcomeCounts.get(outcome.ordinal()));
@@ -183,7 +207,7 @@ final class Drain {
     }
 
     /** Counts {@code connection} in the report; returns false if it already was. */
-    private boolean track(GracefulConnection connection) {
+    private boolean track(Connection connection) {
         if (!tracked.add(connection)) {
             return false;
         }
@@ -202,7 +226,7 @@ final class Drain {
     }
 
     /** Steps (c) and (d): the protocol's drain hook, then a graceful close once idle. */
-    private void startClosing(GracefulConnection connection, long delayNanos) {
+    private void startClosing(Connection connection, long delayNanos) {
         if (closing.add(connection)) {
             EventLoop loop = connection.channel().eventLoop();
             if (delayNanos > 0) {
@@ -220,7 +244,7 @@ final class Drain {
      */
     private final class CloseIdleOnLoop implements Runnable {
         final EventLoop loop;
-        private List<GracefulConnection> connections;
+        private List<Connection> connections;
         private int next;
 
         CloseIdleOnLoop(EventLoop loop) {
@@ -235,7 +259,7 @@ final class Drain {
         public void run() {
             if (connections == null) {
                 connections = new ArrayList<>();
-                for (GracefulConnection connection : server.connectionsSnapshot()) {
+                for (Connection connection : server.connections()) {
                     if (connection.channel().eventLoop() == loop) {
                         connections.add(connection);
                     }
@@ -243,7 +267,7 @@ final class Drain {
             }
             int end = Math.min(connections.size(), next + CLOSES_PER_TASK);
             for (; next < end; next++) {
-                GracefulConnection connection = connections.get(next);
+                Connection connection = connections.get(next);
                 if (closing.add(connection)) {
                     askToClose(connection);
                 }
@@ -256,19 +280,19 @@ final class Drain {
     }
 
     /** On {@code connection}'s event loop. */
-    private void askToClose(GracefulConnection connection) {
+    private void askToClose(Connection connection) {
         try {
-            server.protocol().drainStarted(connection);
+            server.drainStarted(connection);
         } catch (RuntimeException e) {
-            log.warn("drain hook of {} failed on {}", server.protocol(), connection, e);
+            log.warn("drain hook of {} failed on {}", server, connection, e);
             connection.markIdle();
         }
-        connection.closeWhenIdle(deadlineNanos);
+        connection.closeWhenIdle(Duration.ofNanos(Math.max(0, deadlineNanos - System.nanoTime())));
     }
 
-    /** The protocol's own connections (a relay's upstream legs) get until the deadline too, then RST. */
-    private void awaitOwnConnections() throws InterruptedException {
-        CompletableFuture<Void> own = server.protocol().ownConnectionsClosed();
+    /** Connections the server adopted (a relay's upstream legs) get until the deadline too, then RST. */
+    private void awaitAdopted() throws InterruptedException {
+        CompletableFuture<Void> own = server.adoptedClosed();
         try {
             CompletableFuture.anyOf(own, forced).get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (ExecutionException | TimeoutException e) {
@@ -277,11 +301,11 @@ final class Drain {
         if (own.isDone()) {
             return;
         }
-        server.protocol().abortOwnConnections();
+        server.abortAdopted();
         try {
-            server.protocol().ownConnectionsClosed().get(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
+            server.adoptedClosed().get(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
         } catch (ExecutionException | TimeoutException e) {
-            log.warn("connections opened by {} still open {} s after being aborted", server.protocol(), ABORT_WAIT_SECONDS);
+            log.warn("connections adopted by {} still open {} s after being aborted", server, ABORT_WAIT_SECONDS);
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.grace.server;
 
 import dev.grace.Connection;
-import java.util.concurrent.CompletableFuture;
+import dev.grace.ConnectionOptions;
 
 /**
  * What a server speaks. A protocol adds its Netty handlers to each accepted connection's
@@ -24,17 +24,16 @@ public interface Protocol {
     default void drainStarted(Connection connection) {}
 
     /**
-     * Completes once connections the protocol opened itself (a relay's upstream legs) are all
-     * closed. A drain waits for it, bounded, before it shuts the event loops down.
+     * The options Grace puts on this protocol's connections, given the server's: a protocol
+     * whose own timers bound a state (a relay's fin timeout bounds half-closed legs) adjusts them.
      */
-    default CompletableFuture<Void> ownConnectionsClosed() {
-        return CompletableFuture.completedFuture(null);
+    default ConnectionOptions connectionOptions(ConnectionOptions asked) {
+        return asked;
     }
 
     /**
-     * The drain's deadline passed (or a second stop came) while connections the protocol
-     * opened itself are still open: abort them, so nothing is closed underneath them with a
-     * plain FIN when the event loops shut down.
+     * Once, before the server accepts its first connection: a protocol that opens connections
+     * of its own hands them to {@link Server#adopt(Connection)}, so that the drain owns them too.
      */
-    default void abortOwnConnections() {}
+    default void serverStarting(Server server) {}
 }

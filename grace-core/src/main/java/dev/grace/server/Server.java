@@ -1,12 +1,15 @@
 package dev.grace.server;
 
-import dev.grace.internal.GracefulConnection;
+import dev.grace.Connection;
+import dev.grace.ConnectionOptions;
+import dev.grace.Grace;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -31,7 +34,9 @@ public final class Server implements AutoCloseable {
     private final ServerListener listener;
     private final EventLoopGroup listenerGroup;
     private final EventLoopGroup group;
-    private final Set<GracefulConnection> connections = ConcurrentHashMap.newKeySet();
+    private final ConnectionOptions connectionOptions;
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final Set<Connection> adopted = ConcurrentHashMap.newKeySet();
     private final AtomicInteger acceptedNotInitialized = new AtomicInteger();
     private final BacklogSentinel backlogSentinel = new BacklogSentinel(acceptedNotInitialized);
     private final CompletableFuture<Void> listenerClosed = new CompletableFuture<>();
@@ -47,10 +52,12 @@ public final class Server implements AutoCloseable {
         this.options = options;
         this.protocol = protocol;
         this.listener = listener;
+        this.connectionOptions = protocol.connectionOptions(options.connection());
         this.listenerGroup = options.transport().newEventLoopGroup(1, "grace-listener");
         this.group = options.transport().newEventLoopGroup(options.ioThreads(), "grace-" + options.transport());
         // Before the bind: a connection may be accepted the moment the listener exists.
-        this.drain = new Drain(this);
+        this.drain = new Drain(options, new DrainTarget());
+        protocol.serverStarting(this);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(listenerGroup, group)
                 .channel(options.transport().serverChannelClass())
@@ -83,7 +90,7 @@ public final class Server implements AutoCloseable {
         this.listenerChannel = bind.channel();
         this.localAddress = (InetSocketAddress) listenerChannel.localAddress();
         this.gateSupported = HandshakeGate.supported(listenerChannel);
-        drain.prepare();
+        drain.prepare(localAddress.getPort());
         this.ready = true;
     }
 
@@ -121,6 +128,17 @@ public final class Server implements AutoCloseable {
     /** Completes when the listening socket is closed and new connects are refused. */
     public CompletableFuture<Void> listenerClosed() {
         return listenerClosed;
+    }
+
+    /**
+     * The server takes charge of a connection its protocol opened itself (a relay's upstream
+     * leg): a drain gives it until the drain's deadline, then RST, so that it is never closed
+     * underneath with a plain FIN when the event loops shut down. Adopted connections are not
+     * clients and do not count in the {@link DrainReport}.
+     */
+    public void adopt(Connection connection) {
+        adopted.add(connection);
+        connection.closeFuture().whenComplete((report, failure) -> adopted.remove(connection));
     }
 
     /**
@@ -167,7 +185,7 @@ public final class Server implements AutoCloseable {
 
     private void connectionAccepted(Channel channel) {
         acceptedNotInitialized.decrementAndGet();
-        GracefulConnection connection = GracefulConnection.install(channel, options.connection(), listener);
+        Connection connection = Grace.install(channel, connectionOptions, listener);
         connections.add(connection);
         connection.closeFuture().whenComplete((report, failure) -> connections.remove(connection));
         listener.accepted(connection);
@@ -177,13 +195,68 @@ public final class Server implements AutoCloseable {
 
     // ---- for Drain ---------------------------------------------------------------------------
 
+    /** What a drain may do to this server, and nothing more. */
+    private final class DrainTarget implements Drain.Target {
+        @Override
+        public List<Connection> connections() {
+            return List.copyOf(connections);
+        }
+
+        @Override
+        public Iterable<EventExecutor> connectionLoops() {
+            return group;
+        }
+
+        @Override
+        public void closeListener(boolean acceptBacklogFirst) {
+            Server.this.closeListener(acceptBacklogFirst);
+        }
+
+        @Override
+        public void awaitAcceptedInitialized(long timeoutMillis) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+            while (acceptedNotInitialized.get() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+        }
+
+        @Override
+        public void drainStarted(Connection connection) {
+            protocol.drainStarted(connection);
+        }
+
+        @Override
+        public CompletableFuture<Void> adoptedClosed() {
+            return CompletableFuture.allOf(adopted.stream().map(Connection::closeFuture).toArray(CompletableFuture[]::new));
+        }
+
+        @Override
+        public void abortAdopted() {
+            adopted.forEach(Connection::abortAtDeadline);
+        }
+
+        @Override
+        public void stopped(DrainReport report) {
+            listenerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+            if (report != null) {
+                listener.drained(report);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return Server.this.toString();
+        }
+    }
+
     /**
      * Closes the listener without resetting a client whose {@code connect()} succeeded; waits
      * until it is closed. On epoll the kernel is told to ignore new SYNs first, and the listener
      * closes once every handshake already under way has been accepted; elsewhere a sentinel
      * connect shows when the backlog has been accepted (see {@link BacklogSentinel}).
      */
-    void closeListener(boolean acceptBacklogFirst) {
+    private void closeListener(boolean acceptBacklogFirst) {
         if (acceptBacklogFirst) {
             HandshakeGate gate = handshakeGate;
             if (gate == null && gateSupported) {
@@ -229,39 +302,9 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    /** Waits (bounded) until every connection the listener accepted has been set up. */
-    void awaitAcceptedInitialized(long timeoutMillis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        while (acceptedNotInitialized.get() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(1);
-        }
-    }
-
     /** The listener's event loop, for tests that need to hold it still. */
     io.netty.channel.EventLoop listenerEventLoop() {
         return listenerChannel.eventLoop();
-    }
-
-    /** The event loops connections live on. */
-    EventLoopGroup connectionLoops() {
-        return group;
-    }
-
-    List<GracefulConnection> connectionsSnapshot() {
-        return List.copyOf(connections);
-    }
-
-    Protocol protocol() {
-        return protocol;
-    }
-
-    ServerListener listener() {
-        return listener;
-    }
-
-    void shutdownEventLoops() {
-        listenerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     }
 
     @Override

@@ -19,8 +19,7 @@ final class Proxy implements AutoCloseable, RelayListener {
 
     Proxy(Transport transport, InetSocketAddress target, RelayOptions options) throws Exception {
         ServerOptions serverOptions = ServerOptions.defaults().withTransport(transport).withIoThreads(2)
-                .withDrainTimeout(java.time.Duration.ofSeconds(5))
-                .withConnection(RelayProtocol.clientOptions(ConnectionOptions.defaults(), options));
+                .withDrainTimeout(java.time.Duration.ofSeconds(5));
         server = Server.start(serverOptions, new RelayProtocol(target, options, ConnectionOptions.defaults(), this));
     }
 

@@ -282,10 +282,15 @@ class DrainTest {
     /** A protocol that opens a connection of its own per client, to a backend that stays silent. */
     private static final class OpensItsOwn implements Protocol {
         private final InetSocketAddress backend;
-        private final java.util.Set<dev.grace.Connection> own = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private volatile Server server;
 
         OpensItsOwn(InetSocketAddress backend) {
             this.backend = backend;
+        }
+
+        @Override
+        public void serverStarting(Server owner) {
+            server = owner;
         }
 
         @Override
@@ -304,22 +309,10 @@ class DrainTest {
                     .handler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
                         @Override
                         protected void initChannel(io.netty.channel.Channel channel) {
-                            Connection connection = Grace.install(channel);
-                            own.add(connection);
-                            connection.closeFuture().whenComplete((r, e) -> own.remove(connection));
+                            server.adopt(Grace.install(channel));
                         }
                     })
                     .connect(backend);
-        }
-
-        @Override
-        public CompletableFuture<Void> ownConnectionsClosed() {
-            return CompletableFuture.allOf(own.stream().map(Connection::closeFuture).toArray(CompletableFuture[]::new));
-        }
-
-        @Override
-        public void abortOwnConnections() {
-            own.forEach(Connection::abort);
         }
     }
 

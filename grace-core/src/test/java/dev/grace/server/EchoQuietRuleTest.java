@@ -85,6 +85,21 @@ class EchoQuietRuleTest {
         }
 
         @Override
+        public CompletableFuture<CloseReport> abortAtDeadline() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public CompletableFuture<CloseReport> closeWhenIdle(Duration deadline) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public long idleNanos() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
         public CompletableFuture<CloseReport> closeFuture() {
             throw new UnsupportedOperationException();
         }

@@ -3,7 +3,7 @@ package dev.grace.microbench;
 import dev.grace.CloseReport;
 import dev.grace.ConnectionListener;
 import dev.grace.ConnectionOptions;
-import dev.grace.internal.GracefulConnection;
+import dev.grace.Grace;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -46,9 +46,9 @@ public class BookkeepingBenchmark {
     }
 
     private EmbeddedChannel newChannel() {
-        EmbeddedChannel embedded = new EmbeddedChannel();
+        EmbeddedChannel embedded = new HalfClosableEmbeddedChannel();
         if (grace) {
-            GracefulConnection.install(embedded, ConnectionOptions.defaults(), ConnectionListener.NONE);
+            Grace.install(embedded, ConnectionOptions.defaults(), ConnectionListener.NONE);
         }
         embedded.pipeline().addLast(new ChannelInboundHandlerAdapter() {
             @Override
@@ -85,7 +85,7 @@ public class BookkeepingBenchmark {
         one.writeAndFlush(chunk.duplicate());
         one.readOutbound();
         if (grace) {
-            CloseReport report = ((GracefulConnection) one.pipeline().get(GracefulConnection.HANDLER_NAME)).abort().getNow(null);
+            CloseReport report = Grace.of(one).abort().getNow(null);
             one.finishAndReleaseAll();
             return report;
         }
