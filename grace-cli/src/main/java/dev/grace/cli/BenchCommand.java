@@ -1,7 +1,6 @@
 package dev.grace.cli;
 
 import dev.grace.SourcePorts;
-import dev.grace.Transport;
 import dev.grace.cli.bench.Load;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -10,6 +9,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -42,7 +42,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "Bytes per request (echo, churn; default 64) or per write (stream; default 64k).")
     Integer size;
 
-    @Option(names = {"-d", "--duration"}, defaultValue = "10s", paramLabel = "DURATION",
+    @Option(names = {"-d", "--duration"}, defaultValue = "10s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "How long to load (default: ${DEFAULT-VALUE}).")
     Duration duration;
 
@@ -53,9 +53,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
-    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|nio",
-            description = "Netty transport of the load generator (default: ${DEFAULT-VALUE}).")
-    String transport;
+    @Mixin
+    TransportOption transport;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -66,20 +65,13 @@ final class BenchCommand implements Callable<Integer> {
             err.println("bench: Invalid value for option '--connections': '" + connections + "' must be between 1 and 100000");
             return ExitCode.USAGE;
         }
-        if (bytes < 1 || duration.isZero()) {
-            err.println("bench: Invalid value for option '" + (bytes < 1 ? "--size" : "--duration") + "': must be more than 0");
-            return ExitCode.USAGE;
-        }
-        Transport chosen;
-        try {
-            chosen = Transport.parse(transport);
-        } catch (IllegalArgumentException e) {
-            err.println("bench: Invalid value for option '--transport': " + e.getMessage());
+        if (bytes < 1) {
+            err.println("bench: Invalid value for option '--size': must be more than 0");
             return ExitCode.USAGE;
         }
         boolean terminal = System.console() != null;
         String name = mode.name().toLowerCase(Locale.ROOT);
-        Load.Result result = new Load(new Load.Settings(mode, target, connections, bytes, duration, chosen, sourcePorts)).run(progress -> {
+        Load.Result result = new Load(new Load.Settings(mode, target, connections, bytes, duration, transport.chosen(), sourcePorts)).run(progress -> {
             String line = String.format(Locale.ROOT, "%s %5.1fs  %,10d %s/s  %10s/s  p99 %s",
                     name, progress.seconds(), progress.operations(), unit(), mebibytes(progress.bytes()),
                     micros(progress.interval().getTotalCount() == 0 ? 0 : progress.interval().getValueAtPercentile(99)));

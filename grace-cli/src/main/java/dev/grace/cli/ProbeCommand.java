@@ -51,11 +51,11 @@ final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the checks as JSON.")
     boolean json;
 
-    @Option(names = "--timeout", defaultValue = "5s", paramLabel = "DURATION",
+    @Option(names = "--timeout", defaultValue = "5s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "Bound on each exchange (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
-    @Option(names = "--idle-wait", defaultValue = "5s", paramLabel = "DURATION",
+    @Option(names = "--idle-wait", defaultValue = "5s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "How long the idle check waits for the server to close (default: ${DEFAULT-VALUE}).")
     Duration idleWait;
 
@@ -63,10 +63,6 @@ final class ProbeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (timeout.isZero() || idleWait.isZero()) {
-            err.println("probe: Invalid value for option '" + (timeout.isZero() ? "--timeout" : "--idle-wait") + "': must be more than 0");
-            return ExitCode.USAGE;
-        }
         long start = System.nanoTime();
         List<Check> checks;
         try {
