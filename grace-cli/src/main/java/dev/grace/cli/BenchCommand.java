@@ -1,15 +1,13 @@
 package dev.grace.cli;
 
 import dev.grace.SourcePorts;
-import dev.grace.Transport;
 import dev.grace.cli.bench.Load;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -42,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "Bytes per request (echo, churn; default 64) or per write (stream; default 64k).")
     Integer size;
 
-    @Option(names = {"-d", "--duration"}, defaultValue = "10s", paramLabel = "DURATION",
+    @Option(names = {"-d", "--duration"}, defaultValue = "10s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "How long to load (default: ${DEFAULT-VALUE}).")
     Duration duration;
 
@@ -53,9 +51,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
-    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|nio",
-            description = "Netty transport of the load generator (default: ${DEFAULT-VALUE}).")
-    String transport;
+    @Mixin
+    TransportOption transport;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -66,23 +63,13 @@ final class BenchCommand implements Callable<Integer> {
             err.println("bench: Invalid value for option '--connections': '" + connections + "' must be between 1 and 100000");
             return ExitCode.USAGE;
         }
-        if (bytes < 1 || duration.isZero()) {
-            err.println("bench: Invalid value for option '" + (bytes < 1 ? "--size" : "--duration") + "': must be more than 0");
-            return ExitCode.USAGE;
-        }
-        Transport chosen;
-        try {
-            chosen = Transport.parse(transport);
-        } catch (IllegalArgumentException e) {
-            err.println("bench: Invalid value for option '--transport': " + e.getMessage());
+        if (bytes < 1) {
+            err.println("bench: Invalid value for option '--size': must be more than 0");
             return ExitCode.USAGE;
         }
         boolean terminal = System.console() != null;
-        String name = mode.name().toLowerCase(Locale.ROOT);
-        Load.Result result = new Load(new Load.Settings(mode, target, connections, bytes, duration, chosen, sourcePorts)).run(progress -> {
-            String line = String.format(Locale.ROOT, "%s %5.1fs  %,10d %s/s  %10s/s  p99 %s",
-                    name, progress.seconds(), progress.operations(), unit(), mebibytes(progress.bytes()),
-                    micros(progress.interval().getTotalCount() == 0 ? 0 : progress.interval().getValueAtPercentile(99)));
+        Load.Result result = new Load(new Load.Settings(mode, target, connections, bytes, duration, transport.chosen(), sourcePorts)).run(progress -> {
+            String line = BenchSummary.progress(mode, progress);
             if (terminal) {
                 int done = (int) Math.min(30, 30 * progress.seconds() / Math.max(0.001, duration.toMillis() / 1000.0));
                 err.print("\r[" + "#".repeat(done) + " ".repeat(30 - done) + "] " + line);
@@ -94,7 +81,7 @@ final class BenchCommand implements Callable<Integer> {
         if (terminal) {
             err.println();
         }
-        out.println(json ? json(result) : summary(result));
+        out.println(json ? BenchSummary.json(result) : BenchSummary.line(result));
         out.flush();
         if (result.mismatch() != null) {
             err.println("bench: " + result.mismatch());
@@ -105,48 +92,5 @@ final class BenchCommand implements Callable<Integer> {
             return ExitCode.IO_FAILURE;
         }
         return ExitCode.OK;
-    }
-
-    private String unit() {
-        return switch (mode) {
-            case ECHO -> "req";
-            case STREAM -> "writes";
-            case CHURN -> "conn";
-        };
-    }
-
-    private static String mebibytes(long bytes) {
-        return String.format(Locale.ROOT, "%.1fMiB", bytes / 1048576.0);
-    }
-
-    private static String micros(long nanos) {
-        return nanos < 1_000_000 ? String.format(Locale.ROOT, "%dus", nanos / 1000) : String.format(Locale.ROOT, "%.2fms", nanos / 1e6);
-    }
-
-    private String summary(Load.Result r) {
-        Histogram h = r.latencyNanos();
-        return String.format(Locale.ROOT,
-                "bench %s target=%s connections=%d size=%d seconds=%.2f operations=%d rate=%.0f/s bytes=%d throughput=%.1fMiB/s "
-                        + "p50=%s p99=%s p999=%s max=%s clean=%d reset=%d timeout=%d",
-                mode.name().toLowerCase(Locale.ROOT), Values.format(target), connections, r.settings().sizeBytes(), r.seconds(),
-                r.operations(), r.operations() / r.seconds(), r.bytes(), r.bytes() / r.seconds() / 1048576.0,
-                micros(percentile(h, 50)), micros(percentile(h, 99)), micros(percentile(h, 99.9)), micros(h.getMaxValue()),
-                r.clean(), r.reset(), r.timeout());
-    }
-
-    private String json(Load.Result r) {
-        Histogram h = r.latencyNanos();
-        return String.format(Locale.ROOT,
-                "{\"mode\": \"%s\", \"target\": %s, \"connections\": %d, \"size\": %d, \"seconds\": %.3f, \"operations\": %d, "
-                        + "\"rate\": %.1f, \"bytes\": %d, \"latency_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}, "
-                        + "\"clean\": %d, \"reset\": %d, \"timeout\": %d, \"mismatch\": %s}",
-                mode.name().toLowerCase(Locale.ROOT), ProbeCommand.quote(Values.format(target)), connections, r.settings().sizeBytes(),
-                r.seconds(), r.operations(), r.operations() / r.seconds(), r.bytes(),
-                percentile(h, 50) / 1e3, percentile(h, 99) / 1e3, percentile(h, 99.9) / 1e3, h.getMaxValue() / 1e3,
-                r.clean(), r.reset(), r.timeout(), r.mismatch() == null ? "null" : ProbeCommand.quote(r.mismatch()));
-    }
-
-    private static long percentile(Histogram histogram, double percentile) {
-        return histogram.getTotalCount() == 0 ? 0 : histogram.getValueAtPercentile(percentile);
     }
 }

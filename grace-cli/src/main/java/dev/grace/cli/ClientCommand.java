@@ -31,6 +31,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -61,17 +62,15 @@ final class ClientCommand implements Callable<Integer> {
             description = "At stdin's end: half-close (graceful), or reset the connection (abort) (default: ${DEFAULT-VALUE}).")
     ClientClose close;
 
-    @Option(names = "--timeout", defaultValue = "30s", paramLabel = "DURATION",
+    @Option(names = "--timeout", defaultValue = "30s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "Give up (exit 4) after this long with nothing sent or received (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
-    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|nio",
-            description = "Netty transport (default: ${DEFAULT-VALUE}).")
-    String transport;
+    @Mixin
+    TransportOption transport;
 
-    @Option(names = "--log", defaultValue = "warn", paramLabel = "error|warn|info|debug",
-            description = "What goes to stderr besides the result (default: ${DEFAULT-VALUE}).")
-    LogLevel log;
+    @Mixin
+    LogOption log = new LogOption(LogLevel.WARN);
 
     /** How the client ends its side at stdin's end. */
     enum ClientClose { GRACEFUL, ABORT }
@@ -87,17 +86,7 @@ final class ClientCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        if (timeout.isZero()) {
-            err.println("client: Invalid value for option '--timeout': must be more than 0");
-            return ExitCode.USAGE;
-        }
-        Transport chosen;
-        try {
-            chosen = Transport.parse(transport);
-        } catch (IllegalArgumentException e) {
-            err.println("client: Invalid value for option '--transport': " + e.getMessage());
-            return ExitCode.USAGE;
-        }
+        Transport chosen = transport.chosen();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
         EventLoopGroup group = chosen.newEventLoopGroup(1, "grace-client");
         try {

@@ -1,6 +1,5 @@
 package dev.grace.cli;
 
-import dev.grace.Transport;
 import dev.grace.cli.demo.HtmlReport;
 import dev.grace.cli.demo.Scenarios;
 import dev.grace.cli.demo.TextReport;
@@ -13,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -28,22 +28,14 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--html", paramLabel = "FILE", description = "Also write a self-contained page with one sequence diagram per scenario.")
     Path html;
 
-    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|nio",
-            description = "Netty transport of the in-process server (default: ${DEFAULT-VALUE}).")
-    String transport;
+    @Mixin
+    TransportOption transport;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Transport chosen;
-        try {
-            chosen = Transport.parse(transport);
-        } catch (IllegalArgumentException e) {
-            err.println("demo: Invalid value for option '--transport': " + e.getMessage());
-            return ExitCode.USAGE;
-        }
-        List<Timeline> scenarios = Scenarios.runAll(chosen);
+        List<Timeline> scenarios = Scenarios.runAll(transport.chosen());
         out.print(TextReport.render(scenarios));
         if (html != null) {
             try {

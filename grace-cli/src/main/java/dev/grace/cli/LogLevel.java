@@ -1,6 +1,10 @@
 package dev.grace.cli;
 
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Optional;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code --log}: how much goes to stderr. Outcome lines are info; the library's own peer-caused
@@ -15,7 +19,7 @@ enum LogLevel {
 
     /** Configures slf4j-simple; must run before the first logger is created (Netty creates some early). */
     void applyToLogging() {
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", name().toLowerCase(Locale.ROOT));
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", toString());
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
@@ -32,13 +36,29 @@ enum LogLevel {
                 value = args[i].substring("--log=".length());
             }
             if (value != null) {
-                try {
-                    return valueOf(value.toUpperCase(Locale.ROOT));
-                } catch (IllegalArgumentException e) {
-                    return INFO; // picocli reports the bad value
-                }
+                return parse(value).orElse(INFO); // picocli reports the bad value
             }
         }
         return INFO;
+    }
+
+    /** {@code error}, {@code warn}, {@code info} or {@code debug}, in any case. */
+    static Optional<LogLevel> parse(String name) {
+        return Arrays.stream(values()).filter(level -> level.name().equalsIgnoreCase(name)).findFirst();
+    }
+
+    /** As the user writes it: {@code info}. */
+    @Override
+    public String toString() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The {@code --log} value; a bad one reads as picocli words it for every other closed choice. */
+    static final class Name implements ITypeConverter<LogLevel> {
+        @Override
+        public LogLevel convert(String value) {
+            return parse(value).orElseThrow(() -> new TypeConversionException("expected one of "
+                    + Arrays.toString(Arrays.stream(values()).map(LogLevel::name).toArray()) + " (case-insensitive) but was '" + value + "'"));
+        }
     }
 }

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -51,11 +50,11 @@ final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the checks as JSON.")
     boolean json;
 
-    @Option(names = "--timeout", defaultValue = "5s", paramLabel = "DURATION",
+    @Option(names = "--timeout", defaultValue = "5s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "Bound on each exchange (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
-    @Option(names = "--idle-wait", defaultValue = "5s", paramLabel = "DURATION",
+    @Option(names = "--idle-wait", defaultValue = "5s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "How long the idle check waits for the server to close (default: ${DEFAULT-VALUE}).")
     Duration idleWait;
 
@@ -63,10 +62,6 @@ final class ProbeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (timeout.isZero() || idleWait.isZero()) {
-            err.println("probe: Invalid value for option '" + (timeout.isZero() ? "--timeout" : "--idle-wait") + "': must be more than 0");
-            return ExitCode.USAGE;
-        }
         long start = System.nanoTime();
         List<Check> checks;
         try {
@@ -77,7 +72,7 @@ final class ProbeCommand implements Callable<Integer> {
         }
         long ms = (System.nanoTime() - start) / 1_000_000;
         if (json) {
-            out.println(json(checks));
+            out.println(json(Values.format(target), checks));
         } else {
             for (Check check : checks) {
                 out.printf("%-22s %-5s %s (%d ms)%n", check.name(), check.verdict(), check.evidence(), check.ms());
@@ -100,39 +95,23 @@ final class ProbeCommand implements Callable<Integer> {
         return line.append(" in ").append(ms).append(" ms").toString();
     }
 
-    /** {@code {"target": "...", "checks": [{"name", "verdict", "evidence", "ms"}]}}, written by hand: four fields need no library. */
-    private String json(List<Check> checks) {
-        StringBuilder json = new StringBuilder("{\"target\": ").append(quote(Values.format(target))).append(", \"checks\": [");
-        for (int i = 0; i < checks.size(); i++) {
-            Check check = checks.get(i);
-            json.append(i == 0 ? "" : ", ")
-                    .append("{\"name\": ").append(quote(check.name()))
-                    .append(", \"verdict\": ").append(quote(check.verdict().name()))
-                    .append(", \"evidence\": ").append(quote(check.evidence()))
-                    .append(", \"ms\": ").append(check.ms()).append('}');
-        }
-        return json.append("]}").toString();
-    }
-
-    static String quote(String text) {
-        StringBuilder quoted = new StringBuilder("\"");
-        for (char c : text.toCharArray()) {
-            switch (c) {
-                case '"' -> quoted.append("\\\"");
-                case '\\' -> quoted.append("\\\\");
-                case '\n' -> quoted.append("\\n");
-                case '\r' -> quoted.append("\\r");
-                case '\t' -> quoted.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        quoted.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        quoted.append(c);
-                    }
-                }
+    /** {@code {"target": "...", "checks": [{"name", "verdict", "evidence", "ms"}]}} on one line. */
+    static String json(String target, List<Check> checks) {
+        return JsonLine.write(json -> {
+            json.writeStartObject();
+            json.writeStringField("target", target);
+            json.writeArrayFieldStart("checks");
+            for (Check check : checks) {
+                json.writeStartObject();
+                json.writeStringField("name", check.name());
+                json.writeStringField("verdict", check.verdict().name());
+                json.writeStringField("evidence", check.evidence());
+                json.writeNumberField("ms", check.ms());
+                json.writeEndObject();
             }
-        }
-        return quoted.append('"').toString();
+            json.writeEndArray();
+            json.writeEndObject();
+        });
     }
 
     /** Bytes to send. */

@@ -3,7 +3,6 @@ package dev.grace.cli;
 import dev.grace.Connection;
 import dev.grace.ConnectionOptions;
 import dev.grace.SourcePorts;
-import dev.grace.Transport;
 import dev.grace.relay.RelayListener;
 import dev.grace.relay.RelayOptions;
 import dev.grace.relay.RelayProtocol;
@@ -15,6 +14,7 @@ import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -46,15 +46,15 @@ final class ProxyCommand implements Callable<Integer> {
             description = "On a stop, keep accepting this long while /ready says 503 (default: ${DEFAULT-VALUE}).")
     Duration drainDelay;
 
-    @Option(names = "--fin-timeout", defaultValue = "30s", paramLabel = "DURATION",
+    @Option(names = "--fin-timeout", defaultValue = "30s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "Once either direction finished, abort both legs if no byte moves for this long (default: ${DEFAULT-VALUE}).")
     Duration finTimeout;
 
-    @Option(names = "--connect-timeout", defaultValue = "5s", paramLabel = "DURATION",
+    @Option(names = "--connect-timeout", defaultValue = "5s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "Bound on connecting to the upstream; the client is reset when it passes (default: ${DEFAULT-VALUE}).")
     Duration connectTimeout;
 
-    @Option(names = "--close-timeout", defaultValue = "10s", paramLabel = "DURATION",
+    @Option(names = "--close-timeout", defaultValue = "10s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "Bound on every lingering close outside a drain (default: ${DEFAULT-VALUE}).")
     Duration closeTimeout;
 
@@ -74,24 +74,16 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Serve /metrics, /ready and /live on this port of the listen address; 0 picks a free one.")
     Integer adminPort;
 
-    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|nio",
-            description = "Netty transport (default: ${DEFAULT-VALUE}).")
-    String transport;
+    @Mixin
+    TransportOption transport;
 
-    @Option(names = "--log", defaultValue = "info", paramLabel = "error|warn|info|debug",
-            description = "What goes to stderr; info prints one line per relayed session (default: ${DEFAULT-VALUE}).")
-    LogLevel log;
+    @Mixin
+    LogOption log = new LogOption(LogLevel.INFO);
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        for (var option : new Object[][] {{"--fin-timeout", finTimeout}, {"--connect-timeout", connectTimeout}, {"--close-timeout", closeTimeout}}) {
-            if (((Duration) option[1]).isZero()) {
-                err.println("proxy: Invalid value for option '" + option[0] + "': must be more than 0");
-                return ExitCode.USAGE;
-            }
-        }
         if (maxBuffer < RelayOptions.MIN_BUFFER_BYTES) {
             err.println("proxy: Invalid value for option '--max-buffer': '" + maxBuffer + "' must be at least "
                     + RelayOptions.MIN_BUFFER_BYTES + " bytes");
@@ -99,9 +91,7 @@ final class ProxyCommand implements Callable<Integer> {
         }
         RelayOptions relay;
         ConnectionOptions connection;
-        Transport chosen;
         try {
-            chosen = Transport.parse(transport);
             relay = new RelayOptions(maxBuffer, finTimeout, connectTimeout, upstreamRelease, upstreamSourcePorts);
             connection = ConnectionOptions.defaults().withCloseTimeout(closeTimeout);
         } catch (IllegalArgumentException e) {
@@ -110,7 +100,7 @@ final class ProxyCommand implements Callable<Integer> {
         }
         ServerOptions options = ServerOptions.defaults()
                 .withBind(listen.getAddress().getHostAddress(), listen.getPort())
-                .withTransport(chosen)
+                .withTransport(transport.chosen())
                 .withDrainDelay(drainDelay)
                 .withDrainTimeout(drainTimeout)
                 .withConnection(connection);

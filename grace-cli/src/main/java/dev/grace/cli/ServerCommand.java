@@ -1,13 +1,13 @@
 package dev.grace.cli;
 
 import dev.grace.ConnectionOptions;
-import dev.grace.Transport;
 import dev.grace.server.EchoProtocol;
 import dev.grace.server.ServerOptions;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -44,7 +44,7 @@ final class ServerCommand implements Callable<Integer> {
             description = "Close a connection gracefully after this long without traffic; off: never (default: ${DEFAULT-VALUE}).")
     Duration idleTimeout;
 
-    @Option(names = "--close-timeout", defaultValue = "10s", paramLabel = "DURATION",
+    @Option(names = "--close-timeout", defaultValue = "10s", converter = Values.PositiveDuration.class, paramLabel = "DURATION",
             description = "Bound on every lingering close outside a drain; then the connection is aborted (default: ${DEFAULT-VALUE}).")
     Duration closeTimeout;
 
@@ -52,32 +52,19 @@ final class ServerCommand implements Callable<Integer> {
             description = "Serve /metrics, /ready and /live on this port of the bind address; 0 picks a free one.")
     Integer adminPort;
 
-    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|nio",
-            description = "Netty transport (default: ${DEFAULT-VALUE}: epoll where it loads, else nio).")
-    String transport;
+    @Mixin
+    TransportOption transport;
 
-    @Option(names = "--log", defaultValue = "info", paramLabel = "error|warn|info|debug",
-            description = "What goes to stderr; info prints one line per closed connection (default: ${DEFAULT-VALUE}).")
-    LogLevel log;
+    @Mixin
+    LogOption log = new LogOption(LogLevel.INFO);
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (closeTimeout.isZero()) {
-            err.println("server: Invalid value for option '--close-timeout': must be more than 0");
-            return ExitCode.USAGE;
-        }
-        Transport chosen;
-        try {
-            chosen = Transport.parse(transport);
-        } catch (IllegalArgumentException e) {
-            err.println("server: Invalid value for option '--transport': " + e.getMessage());
-            return ExitCode.USAGE;
-        }
         ServerOptions options = ServerOptions.defaults()
                 .withBind(bind, port)
-                .withTransport(chosen)
+                .withTransport(transport.chosen())
                 .withDrainDelay(drainDelay)
                 .withDrainTimeout(drainTimeout)
                 .withConnection(ConnectionOptions.defaults().withCloseTimeout(closeTimeout).withIdleTimeout(idleTimeout));

@@ -31,6 +31,18 @@ final class Values {
         }
     }
 
+    /** A duration of more than zero: a bound that zero would turn into "at once". */
+    static final class PositiveDuration implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            Duration duration = parseDuration(value);
+            if (duration.isZero()) {
+                throw new TypeConversionException("must be more than 0");
+            }
+            return duration;
+        }
+    }
+
     /** A duration, or {@code off} (zero: never). */
     static final class DurationOrOff implements ITypeConverter<Duration> {
         @Override

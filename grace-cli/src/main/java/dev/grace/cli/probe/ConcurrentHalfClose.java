@@ -1,7 +1,7 @@
 package dev.grace.cli.probe;
 
-import dev.grace.cli.probe.Check.Verdict;
-import dev.grace.cli.probe.Exchange.End;
+import dev.grace.cli.probe.ConcurrentGrading.Burst;
+import dev.grace.cli.probe.ConcurrentGrading.Fate;
 import dev.grace.cli.probe.Exchange.Seen;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -24,34 +24,10 @@ import java.util.concurrent.TimeUnit;
  * failure before the answer. So the connections that failed before any byte of the response are
  * tried again one at a time (one connection cannot overflow a backlog), until the first that
  * fails again: whole responses then mean the backlog (WARN); the same failure alone means the
- * server mistreats half-closed clients (FAIL).
+ * server mistreats half-closed clients (FAIL). This class runs the connections;
+ * {@link ConcurrentGrading} grades what they saw.
  */
 final class ConcurrentHalfClose {
-    /** How one connection went. */
-    enum Fate {
-        WHOLE("got the whole response then FIN"),
-        TRUNCATED("ended with FIN before the whole response (truncated)"),
-        RESET_MIDWAY("reset during the response"),
-        OPEN("left open after our half-close"),
-        RESET_BEFORE_ANSWER("reset before any byte of the response"),
-        WAITED("waited without a byte of the response until we gave up"),
-        NOT_CONNECTED("could not connect");
-
-        final String words;
-
-        Fate(String words) {
-            this.words = words;
-        }
-
-        boolean beforeAnswer() {
-            return this == RESET_BEFORE_ANSWER || this == WAITED || this == NOT_CONNECTED;
-        }
-
-        boolean closingBug() {
-            return this != WHOLE && this != NOT_CONNECTED;
-        }
-    }
-
     private record Attempt(Fate fate, String failure) {}
 
     private final InetSocketAddress target;
@@ -72,7 +48,7 @@ final class ConcurrentHalfClose {
      * Runs {@code connections} at once, tries the ones that failed before the answer again while
      * {@code reserveMillis} of the budget stays free for the checks after this one, and grades.
      */
-    Probe.Graded run(int connections, ExecutorService threads, long reserveMillis) throws Exception {
+    Graded run(int connections, ExecutorService threads, long reserveMillis) throws Exception {
         List<CompletableFuture<Attempt>> all = new ArrayList<>();
         for (int i = 0; i < connections; i++) {
             all.add(CompletableFuture.supplyAsync(this::attempt, threads));
@@ -106,7 +82,8 @@ final class ConcurrentHalfClose {
             }
             recovered++;
         }
-        return grade(connections, first, notConnectedBecause, beforeAnswer, recovered, failedAgain, notRetried);
+        Burst burst = new Burst(connections, first, notConnectedBecause, beforeAnswer, recovered, failedAgain, notRetried);
+        return ConcurrentGrading.grade(burst, baseline);
     }
 
     private Attempt attempt() {
@@ -123,65 +100,10 @@ final class ConcurrentHalfClose {
             } catch (IOException resetWhileSending) {
                 return new Attempt(Fate.RESET_BEFORE_ANSWER, resetWhileSending.getMessage());
             }
-            return new Attempt(fate(exchange.readToEnd(0, budget.endWait(timeoutMillis), Long.MAX_VALUE)), null);
+            Seen seen = exchange.readToEnd(0, budget.endWait(timeoutMillis), Long.MAX_VALUE);
+            return new Attempt(ConcurrentGrading.fate(seen, baseline), null);
         } catch (IOException e) {
             return new Attempt(Fate.RESET_BEFORE_ANSWER, e.getMessage());
         }
-    }
-
-    private Fate fate(Seen seen) {
-        return switch (seen.end()) {
-            case FIN -> seen.bytes() >= baseline.bytes() ? Fate.WHOLE : Fate.TRUNCATED;
-            case RST, FIN_THEN_RST -> seen.bytes() > 0 ? Fate.RESET_MIDWAY : Fate.RESET_BEFORE_ANSWER;
-            // Waiting in silence is only news when the server ends its baseline exchange.
-            case OPEN -> seen.bytes() == 0 && baseline.end() != End.OPEN ? Fate.WAITED : Fate.OPEN;
-        };
-    }
-
-    private Probe.Graded grade(int connections, Map<Fate, Integer> first, String notConnectedBecause, int beforeAnswer,
-            int recovered, Fate failedAgain, int notRetried) {
-        String whole = baseline.bytes() > 0 ? Fate.WHOLE.words : "ended with FIN";
-        StringBuilder evidence = new StringBuilder()
-                .append(first.getOrDefault(Fate.WHOLE, 0)).append('/').append(connections).append(' ').append(whole);
-        boolean closingBug = false;
-        for (Fate fate : Fate.values()) {
-            int count = first.getOrDefault(fate, 0);
-            if (fate != Fate.WHOLE && count > 0) {
-                evidence.append(", ").append(count).append(' ').append(fate.words)
-                        .append(fate == Fate.NOT_CONNECTED ? " (" + notConnectedBecause + ")" : "");
-                // Left open by a server that never answers nor closes even normally: as in the baseline.
-                boolean likeBaseline = fate == Fate.OPEN && baseline.bytes() == 0;
-                closingBug |= fate.closingBug() && !fate.beforeAnswer() && !likeBaseline;
-            }
-        }
-        if (beforeAnswer > 0) {
-            evidence.append("; tried again one at a time, ").append(recovered).append(' ').append(whole);
-            if (failedAgain != null) {
-                evidence.append(", then one ").append(failedAgain.words).append(" again, alone");
-                closingBug |= failedAgain.closingBug();
-            }
-            if (notRetried > 0) {
-                evidence.append(", ").append(notRetried).append(failedAgain != null ? " not tried again" : " not tried again (out of time)");
-            }
-            if (recovered > 0 && failedAgain == null) {
-                evidence.append(": the listen backlog overflowed at the burst of connects (the server's kernel dropped"
-                        + " those handshakes), not a closing bug, though a busy server's clients see it too");
-            }
-        }
-        Verdict verdict;
-        if (closingBug) {
-            verdict = Verdict.FAIL;
-        } else if (beforeAnswer == connections && recovered == 0) {
-            verdict = Verdict.INFO;
-            evidence.insert(0, "not exercised: ");
-        } else if (beforeAnswer > 0) {
-            verdict = Verdict.WARN;
-        } else if (baseline.bytes() == 0) {
-            verdict = Verdict.INFO;
-            evidence.insert(0, "not exercised, the server answers nothing even normally: ");
-        } else {
-            verdict = Verdict.PASS;
-        }
-        return new Probe.Graded(verdict, evidence.toString());
     }
 }

@@ -1,6 +1,5 @@
 package dev.grace.cli.probe;
 
-import dev.grace.cli.probe.Check.Verdict;
 import dev.grace.cli.probe.Exchange.End;
 import dev.grace.cli.probe.Exchange.Seen;
 import java.io.ByteArrayOutputStream;
@@ -16,8 +15,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the checks against one server, in an order that keeps the whole run within about
- * {@code idleWait} + 15 s: the idle connection is opened first and collected last. Every
- * verdict is graded against the baseline exchange and what reached the wire.
+ * {@code idleWait} + 15 s: the idle connection is opened first and collected last. Drives the
+ * exchanges; {@link Grading} decides each verdict from what they saw, against the baseline.
+ * Runs on the caller's thread, with a pool for the connections read in the background.
  */
 public final class Probe {
     static final int UNREAD_BYTES = 64 * 1024;
@@ -25,8 +25,6 @@ public final class Probe {
     static final int PIPELINED_BYTES = 1024 * 1024;
     private static final long QUIET_MILLIS = 300;
     private static final long RECOVERY_PAUSE_MILLIS = 200;
-    private static final String LOOPBACK_NOTE =
-            " (on loopback the kernel keeps data readable after an RST, so the damage looks smaller than over a real link)";
 
     private final InetSocketAddress target;
     private final byte[] request;
@@ -68,7 +66,7 @@ public final class Probe {
             Seen baseline = baselineCheck(checks);
             budget.baselineSeen(baseline);
             grade(checks, "half-close", 1, () -> halfClose(baseline));
-            grade(checks, "unread-input", 1, () -> unreadInput(baseline));
+            grade(checks, "unread-input", 1, this::unreadInput);
             grade(checks, "reset-recovery", 1, () -> resetRecovery(baseline));
             // Against a server that answers nothing there is no response to abort: graded without an exchange.
             int abortExchanges = baseline.bytes() == 0 ? 0 : 2;
@@ -83,8 +81,6 @@ public final class Probe {
         }
     }
 
-    record Graded(Verdict verdict, String evidence) {}
-
     private interface Body {
         Graded run() throws Exception;
     }
@@ -98,37 +94,30 @@ public final class Probe {
         Graded graded;
         long needed = exchanges * budget.latencyMillis();
         if (budget.leftMillis() < needed) {
-            graded = new Graded(Verdict.INFO, "not run: " + budget.leftMillis() + " ms were left of the probe's time budget, and "
-                    + (exchanges == 1 ? "its exchange needs" : "its " + exchanges + " exchanges need") + " " + needed
-                    + " ms (the baseline's time, and a margin)");
+            graded = Grading.notRun(budget.leftMillis(), exchanges, needed);
         } else {
             try {
                 graded = body.run();
             } catch (Exception e) {
-                graded = new Graded(Verdict.FAIL, "the check could not complete: " + e);
+                graded = Grading.couldNotComplete(e);
             }
         }
         checks.add(new Check(name, graded.verdict(), graded.evidence(), (System.nanoTime() - start) / 1_000_000));
     }
 
-    /** The baseline as a clause, for evidence that compares against it. */
-    private static String baselineWas(Seen baseline) {
-        return "the baseline got " + baseline.describe() + " after " + baseline.ms() + " ms";
-    }
-
-    /** INFO, never PASS: an error answer or an empty one shows here, and every other check compares against it. */
+    /** The baseline check; a baseline that failed counts as 0 bytes then RST. */
     private Seen baselineCheck(List<Check> checks) {
         long start = System.nanoTime();
         Seen seen;
-        String evidence;
+        Graded graded;
         try {
             seen = baseline();
-            evidence = "the request sent normally: " + seen.describe();
+            graded = Grading.baseline(seen);
         } catch (IOException e) {
             seen = new Seen(0, "", End.RST, 0);
-            evidence = "the request sent normally failed: " + e.getMessage();
+            graded = Grading.baselineFailed(e);
         }
-        checks.add(new Check("baseline", Verdict.INFO, evidence, (System.nanoTime() - start) / 1_000_000));
+        checks.add(new Check("baseline", graded.verdict(), graded.evidence(), (System.nanoTime() - start) / 1_000_000));
         return seen;
     }
 
@@ -143,24 +132,11 @@ public final class Probe {
         try (Exchange exchange = Exchange.open(target, timeoutMillis)) {
             exchange.send(request);
             exchange.halfClose();
-            Seen seen = exchange.readToEnd(0, budget.endWait(timeoutMillis), Long.MAX_VALUE);
-            String what = "after our half-close: " + seen.describe();
-            return switch (seen.end()) {
-                case RST, FIN_THEN_RST -> new Graded(Verdict.FAIL, what);
-                case OPEN -> new Graded(Verdict.WARN, what + " for " + seen.ms() + " ms: a half-closed client waits on it");
-                case FIN -> seen.bytes() == 0 && baseline.bytes() == 0
-                        ? new Graded(Verdict.INFO, "not exercised, the server answers nothing even normally: " + what
-                                + "; " + baselineWas(baseline))
-                        : seen.bytes() == 0
-                        ? new Graded(Verdict.WARN, what + ": the server answers nothing once it sees our FIN")
-                        : seen.bytes() < baseline.bytes()
-                        ? new Graded(Verdict.FAIL, what + ": truncated, the baseline was " + baseline.bytes() + " bytes")
-                        : new Graded(Verdict.PASS, what + ": the whole response");
-            };
+            return Grading.halfClose(exchange.readToEnd(0, budget.endWait(timeoutMillis), Long.MAX_VALUE), baseline);
         }
     }
 
-    private Graded unreadInput(Seen baseline) throws IOException {
+    private Graded unreadInput() throws IOException {
         try (Exchange exchange = Exchange.open(target, timeoutMillis)) {
             // One write, so the server has all of it at hand when it decides how to close.
             ByteArrayOutputStream pipelined = new ByteArrayOutputStream();
@@ -172,22 +148,15 @@ public final class Probe {
             try {
                 exchange.send(pipelined.toByteArray());
             } catch (IOException resetWhileSending) {
-                return new Graded(Verdict.FAIL, "reset while we were still sending the request and " + UNREAD_BYTES
-                        + " more bytes (" + resetWhileSending.getMessage() + "): a client that sends before it reads never gets the answer");
+                return Grading.unreadInputResetWhileSending(resetWhileSending);
             }
             Seen seen = exchange.readToEnd(0, budget.endWait(Math.min(timeoutMillis, 3_000)), Long.MAX_VALUE);
-            String sent = UNREAD_BYTES + " more bytes it never read";
-            return switch (seen.end()) {
-                case FIN -> new Graded(Verdict.PASS, "closed with FIN despite " + sent + ": " + seen.describe());
-                case RST, FIN_THEN_RST -> new Graded(Verdict.FAIL, "closed with RST while " + sent + " were unread: "
-                        + seen.describe() + "; a client still reading or sending loses the response" + LOOPBACK_NOTE);
-                case OPEN -> {
-                    exchange.halfClose();
-                    Seen after = exchange.readToEnd(0, budget.endWait(timeoutMillis), Long.MAX_VALUE);
-                    yield new Graded(Verdict.INFO, "not exercised: the server closed only after our half-close ("
-                            + after.describe() + ")" + (closeRequest == null ? "; try --close-request" : ""));
-                }
-            };
+            Seen afterHalfClose = null;
+            if (seen.end() == End.OPEN) {
+                exchange.halfClose();
+                afterHalfClose = exchange.readToEnd(0, budget.endWait(timeoutMillis), Long.MAX_VALUE);
+            }
+            return Grading.unreadInput(seen, afterHalfClose, closeRequest != null);
         }
     }
 
@@ -198,25 +167,12 @@ public final class Probe {
         }
         // Give a server that falls over on a reset the moment it takes to fall.
         Thread.sleep(RECOVERY_PAUSE_MILLIS);
-        Seen next = baseline();
-        if (baseline.bytes() == 0) {
-            // Serving and not serving look alike here; only a different ending tells.
-            return next.end() == baseline.end() || next.bytes() > 0
-                    ? new Graded(Verdict.INFO, "not exercised, the server answers nothing even normally: after a reset mid-request"
-                            + " the next client got " + next.describe() + "; " + baselineWas(baseline))
-                    : new Graded(Verdict.FAIL, "after a reset mid-request, the next client got " + next.describe()
-                            + "; " + baselineWas(baseline));
-        }
-        boolean served = next.bytes() >= baseline.bytes();
-        return new Graded(served ? Verdict.PASS : Verdict.FAIL,
-                (served ? "served the next client after a reset mid-request: " : "after a reset mid-request, the next client got ")
-                        + next.describe());
+        return Grading.resetRecovery(baseline(), baseline);
     }
 
     private Graded abortDuringResponse(Seen baseline, ExecutorService threads) throws Exception {
         if (baseline.bytes() == 0) {
-            return new Graded(Verdict.INFO, "not exercised, the server answers nothing even normally, so there is no response"
-                    + " to reset in the middle of; " + baselineWas(baseline));
+            return Grading.abortDuringResponseNotExercised(baseline);
         }
         byte[] pipelined = repeated(request, PIPELINED_BYTES);
         long received;
@@ -229,10 +185,7 @@ public final class Probe {
             exchange.reset();
             writer.cancel(true);
         }
-        Seen next = baseline();
-        boolean served = next.bytes() >= baseline.bytes();
-        return new Graded(served ? Verdict.PASS : Verdict.FAIL, "read " + received + " bytes of the answer to "
-                + pipelined.length + " pipelined bytes, then reset; the next client got " + next.describe());
+        return Grading.abortDuringResponse(received, pipelined.length, baseline(), baseline);
     }
 
     private Check idle(Future<Seen> idle, long startNanos) {
@@ -242,13 +195,8 @@ public final class Probe {
         } catch (Exception e) {
             seen = new Seen(0, "", End.OPEN, idleWaitMillis);
         }
-        long ms = (System.nanoTime() - startNanos) / 1_000_000;
-        return switch (seen.end()) {
-            case OPEN -> new Check("idle", Verdict.INFO, "kept an idle connection open >= " + idleWaitMillis / 1000.0 + " s", ms);
-            case FIN -> new Check("idle", Verdict.INFO, "closed an idle connection with FIN after " + seen.ms() + " ms", ms);
-            case RST, FIN_THEN_RST -> new Check("idle", Verdict.WARN, "closed an idle connection with RST after "
-                    + seen.ms() + " ms: a client sending its request at that moment sees a reset, not a clean end", ms);
-        };
+        Graded graded = Grading.idle(seen, idleWaitMillis);
+        return new Check("idle", graded.verdict(), graded.evidence(), (System.nanoTime() - startNanos) / 1_000_000);
     }
 
     /** {@code unit} repeated to at least {@code bytes}, so protocol limits do not turn it into an error. */
