@@ -33,7 +33,9 @@ public enum Misbehaviour {
     ANSWERS_THEN_RESETS,
     /**
      * Writes its bytes, then a plain {@code close()} while input is still unread: the kernel's RST
-     * (RFC 9293 §3.6.1), the commonest way a response is destroyed.
+     * (RFC 9293 §3.6.1), the commonest way a response is destroyed. From {@code java.net.Socket}
+     * a FIN goes first and the RST a fraction of a millisecond later: a reader sees the answer
+     * and EOF, a writer the reset.
      */
     CLOSES_WITH_INPUT_UNREAD;
 
