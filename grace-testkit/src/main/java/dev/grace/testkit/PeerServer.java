@@ -62,6 +62,13 @@ public final class PeerServer implements AutoCloseable {
         return start(misbehaviour, answer.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The same, with a listen backlog of {@code backlog} and a pause before each accept (the server's own pace). */
+    public static PeerServer start(int backlog, long acceptPauseMillis, Misbehaviour misbehaviour, String answer) throws IOException {
+        byte[] bytes = answer.getBytes(StandardCharsets.UTF_8);
+        return new PeerServer(backlog, acceptPauseMillis, (socket, server) ->
+                server.sessions.add(misbehaviour.play(socket, true, bytes, server.released)));
+    }
+
     /** Every connection served by {@code script}. */
     public static PeerServer scripted(Script script) throws IOException {
         return new PeerServer(DEFAULT_BACKLOG, 0, script);
