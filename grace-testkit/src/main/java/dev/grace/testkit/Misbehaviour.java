@@ -66,8 +66,12 @@ public enum Misbehaviour {
                 hold(socket, released);
             }
             case HALF_CLOSES_AND_KEEPS_READING -> {
-                if (!socket.isClosed()) {
-                    socket.shutdownOutput();
+                if (sendFailure == null) {
+                    try {
+                        socket.shutdownOutput();
+                    } catch (IOException e) {
+                        sendFailure = e.getMessage();
+                    }
                 }
                 reading.toEnd();
                 socket.close();
