@@ -2,12 +2,12 @@ package dev.grace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Kernel;
-import dev.grace.testing.Peer;
 import dev.grace.testing.Protocols;
 import dev.grace.testing.TestServer;
-import dev.grace.testing.Wire;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Kernel;
+import dev.grace.testkit.Peer;
+import dev.grace.testkit.Wire;
 import io.netty.buffer.Unpooled;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.ExtendWith;

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.grace.server.Protocol;
 import dev.grace.server.ServerOptions;
-import dev.grace.testing.EventLog;
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Kernel;
-import dev.grace.testing.Peer;
 import dev.grace.testing.Recorder;
 import dev.grace.testing.TestServer;
-import dev.grace.testing.Wire;
+import dev.grace.testkit.EventLog;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Kernel;
+import dev.grace.testkit.Peer;
+import dev.grace.testkit.Wire;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;

@@ -2,10 +2,12 @@ package dev.grace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Peer;
 import dev.grace.testing.TestServer;
-import dev.grace.testing.Wire;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Misbehaviour;
+import dev.grace.testkit.Peer;
+import dev.grace.testkit.PeerServer;
+import dev.grace.testkit.Wire;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -20,6 +22,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -28,7 +31,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * A server that answers early and closes while the client is still sending: the classic way a
  * response gets destroyed. A plain close() with unread input makes the kernel send RST; Grace
  * turns the same close() into a graceful one (FIN, then lingering close), so the client gets
- * the whole response and a FIN.
+ * the whole response and a FIN. A plain-socket server shows the kernel does this, not Netty.
  */
 @ExtendWith(FdLeakCheck.class)
 class CloseWithUnreadInputTest {
@@ -52,19 +55,32 @@ class CloseWithUnreadInputTest {
         }
     }
 
-    /** What the client saw: whether its upload failed, and how its read of the response ended. */
-    private record ClientView(String uploadFailure, Peer.ReadResult response) {}
-
-    private static ClientView uploadThenRead(InetSocketAddress server) throws Exception {
+    /** A client that sends its whole request, half-closes, then reads the response (most clients do). */
+    private static Misbehaviour.Session uploadThenRead(InetSocketAddress server) throws Exception {
         try (Peer client = Peer.connect(server)) {
-            String uploadFailure = null;
-            try {
-                client.send(new byte[REQUEST_BYTES]);
-                client.halfClose();
-            } catch (java.io.IOException e) {
-                uploadFailure = e.getMessage();
-            }
-            return new ClientView(uploadFailure, client.readToEnd());
+            return client.play(Misbehaviour.HALF_CLOSES_AND_KEEPS_READING, new byte[REQUEST_BYTES]);
+        }
+    }
+
+    /** Which call sees the reset depends on how much of the upload the kernels buffered before it arrived. */
+    private static void assertTheClientSawAReset(Misbehaviour.Session view) {
+        assertThat(view.sendFailure() != null || view.received().end() == Peer.ReadResult.End.RESET)
+                .as("the client sees a reset: upload failure %s, response %s", view.sendFailure(), view.received())
+                .isTrue();
+        if (view.sendFailure() != null) {
+            assertThat(view.sendFailure()).containsAnyOf("Connection reset", "Broken pipe");
+        }
+    }
+
+    @Test
+    void aPlainSocketServerClosingWithUnreadInputResetsTheClient() throws Exception {
+        try (PeerServer server = PeerServer.start(Misbehaviour.CLOSES_WITH_INPUT_UNREAD, RESPONSE);
+                Wire wire = Wire.capture(server.port())) {
+            Misbehaviour.Session view = uploadThenRead(server.address());
+            Wire.Packets packets = wire.stop();
+
+            assertTheClientSawAReset(view);
+            assertThat(packets.resets()).as(packets.toString()).isPositive();
         }
     }
 
@@ -80,7 +96,7 @@ class CloseWithUnreadInputTest {
                     .childHandler(new AnswerEarlyThenClose())
                     .bind("127.0.0.1", 0).sync().channel();
             InetSocketAddress address = (InetSocketAddress) listener.localAddress();
-            ClientView view;
+            Misbehaviour.Session view;
             Wire.Packets packets;
             try (Wire wire = Wire.capture(address.getPort())) {
                 view = uploadThenRead(address);
@@ -88,15 +104,8 @@ class CloseWithUnreadInputTest {
             }
             listener.close().sync();
 
-            // Which call sees the reset depends on how much of the upload the kernels buffered
-            // before it arrived; a client that sends its whole request before reading (most do)
-            // never gets to read the response.
-            assertThat(view.uploadFailure() != null || view.response().end() == Peer.ReadResult.End.RESET)
-                    .as("the client sees a reset: upload failure %s, response %s", view.uploadFailure(), view.response())
-                    .isTrue();
-            if (view.uploadFailure() != null) {
-                assertThat(view.uploadFailure()).containsAnyOf("Connection reset", "Broken pipe");
-            }
+            // A client that sends its whole request before reading never gets to read the response.
+            assertTheClientSawAReset(view);
             assertThat(packets.resets()).as(packets.toString()).isPositive();
         } finally {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).sync();
@@ -111,7 +120,7 @@ class CloseWithUnreadInputTest {
             connection.channel().config().setAutoRead(false);
             connection.channel().pipeline().addLast(protocol);
         })) {
-            ClientView view;
+            Misbehaviour.Session view;
             Wire.Packets packets;
             CompletableFuture<CloseReport> closed;
             try (Wire wire = Wire.capture(server.port())) {
@@ -121,9 +130,9 @@ class CloseWithUnreadInputTest {
             }
             CloseReport report = closed.get();
 
-            assertThat(view.uploadFailure()).isNull();
-            assertThat(view.response().end()).isEqualTo(Peer.ReadResult.End.FIN);
-            assertThat(view.response().text()).isEqualTo(RESPONSE);
+            assertThat(view.sendFailure()).isNull();
+            assertThat(view.received().end()).isEqualTo(Peer.ReadResult.End.FIN);
+            assertThat(view.received().text()).isEqualTo(RESPONSE);
             assertThat(packets.resets()).as(packets.toString()).isZero();
             assertThat(report.outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
             assertThat(report.firstCloser()).isEqualTo(Side.LOCAL);

@@ -3,11 +3,11 @@ package dev.grace;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.grace.server.ServerOptions;
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Peer;
 import dev.grace.testing.Protocols;
 import dev.grace.testing.Recorder;
 import dev.grace.testing.TestServer;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Peer;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.ExtendWith;

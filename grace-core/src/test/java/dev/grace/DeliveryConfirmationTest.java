@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.grace.server.ServerOptions;
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Peer;
 import dev.grace.testing.Protocols;
 import dev.grace.testing.Recorder;
 import dev.grace.testing.TestServer;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Peer;
 import io.netty.buffer.Unpooled;
 import java.net.Socket;
 import java.time.Duration;

@@ -2,10 +2,10 @@ package dev.grace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Peer;
 import dev.grace.testing.Protocols;
 import dev.grace.testing.TestServer;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Peer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;

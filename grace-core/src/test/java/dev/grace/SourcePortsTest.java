@@ -3,9 +3,9 @@ package dev.grace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Kernel;
-import dev.grace.testing.Ports;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Kernel;
+import dev.grace.testkit.Ports;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.grace.server.EchoProtocol;
 import dev.grace.server.Server;
 import dev.grace.server.ServerOptions;
+import dev.grace.testkit.Ports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -132,7 +133,7 @@ class BenchTest {
      */
     @Test
     void churnConnectsOnlyFromTheChosenSourcePorts() throws Exception {
-        int low = LocalPorts.freeRun(3);
+        int low = Ports.freeRunBelowEphemeral(3);
         List<Integer> seen = new CopyOnWriteArrayList<>();
         ExecutorService threads = Executors.newCachedThreadPool();
         try (ServerSocket echoing = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {

@@ -1,8 +1,8 @@
 package dev.grace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.grace.testkit.Tools;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -61,12 +61,8 @@ class DemoIT {
         }
     }
 
-    private static boolean chromiumInstalled() {
-        return Files.isExecutable(Path.of("/usr/bin/chromium"));
-    }
-
     private static List<String> chromium(Path profile, String... args) {
-        List<String> command = new ArrayList<>(List.of("/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+        List<String> command = new ArrayList<>(List.of(Tools.require("chromium").toString(), "--headless", "--no-sandbox", "--disable-gpu",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-quic", "--user-data-dir=" + profile));
         command.addAll(List.of(args));
@@ -89,7 +85,7 @@ class DemoIT {
 
     @Test
     void thePageRendersOneSequenceDiagramPerScenarioInARealBrowser() throws Exception {
-        assumeTrue(chromiumInstalled(), "chromium is not installed");
+        Tools.require("chromium");
         Path dir = Files.createTempDirectory("grace-demo-browser-");
         Path html = dir.resolve("demo.html");
         try (GraceProcess demo = GraceProcess.start("demo", "--html", html.toString())) {

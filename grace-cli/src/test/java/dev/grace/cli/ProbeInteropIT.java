@@ -1,7 +1,6 @@
 package dev.grace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.grace.cli.probe.Check;
 import dev.grace.cli.probe.Check.Verdict;
@@ -48,7 +47,6 @@ class ProbeInteropIT {
 
     @Test
     void nginxWithLingeringCloseEndsWithFinDespiteUnreadInput() throws Exception {
-        assumeTrue(ThirdPartyServers.installed("nginx"), "nginx is not installed");
         int port = servers.nginx(site(), "lingering_close on;");
         var checks = probe(port, GET, GET_AND_CLOSE);
 
@@ -59,7 +57,6 @@ class ProbeInteropIT {
 
     @Test
     void nginxWithoutLingeringCloseResetsWhenItClosesWithUnreadInput() throws Exception {
-        assumeTrue(ThirdPartyServers.installed("nginx"), "nginx is not installed");
         int port = servers.nginx(site(), "lingering_close off;");
         var checks = probe(port, GET, GET_AND_CLOSE);
 
@@ -69,7 +66,6 @@ class ProbeInteropIT {
 
     @Test
     void redisResetsAfterQuitWithPipelinedInputAndIsNotExercisedWithoutIt() throws Exception {
-        assumeTrue(ThirdPartyServers.installed("redis-server"), "redis is not installed");
         int port = servers.redis();
         byte[] ping = "PING\r\n".getBytes(StandardCharsets.UTF_8);
 
@@ -85,7 +81,6 @@ class ProbeInteropIT {
 
     @Test
     void pythonHttpServersSmallBacklogIsNeverTakenForAResetAfterOurHalfClose() throws Exception {
-        assumeTrue(ThirdPartyServers.installed("python3"), "python3 is not installed");
         int port = servers.pythonHttpServer(site());
         Check concurrent = probe(port, GET, null).get("concurrent-half-close");
 

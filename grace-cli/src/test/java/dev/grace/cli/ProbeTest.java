@@ -8,81 +8,34 @@ import dev.grace.cli.probe.Probe;
 import dev.grace.server.EchoProtocol;
 import dev.grace.server.Server;
 import dev.grace.server.ServerOptions;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Misbehaviour;
+import dev.grace.testkit.PeerServer;
+import dev.grace.testkit.Ports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The probe against purpose-built servers that each misbehave in exactly one way, and against
- * Grace's own echo server. Every server here is a plain {@link ServerSocket}, one thread per
- * connection, closed at the end of its test.
+ * The probe against servers that each misbehave in exactly one way, and against Grace's own echo
+ * server. Every misbehaving server is a {@link PeerServer}: a plain server socket, one thread per
+ * connection, playing one {@link Misbehaviour} or, for a one-off, a script of its own.
  */
+@ExtendWith(FdLeakCheck.class)
 class ProbeTest {
     private static final byte[] PING = "PING\r\n".getBytes(StandardCharsets.UTF_8);
-
-    /** How one connection is served. */
-    interface Behaviour {
-        void serve(Socket socket, MisbehavingServer server) throws Exception;
-    }
-
-    static final class MisbehavingServer implements AutoCloseable {
-        final ServerSocket listener;
-        private final ExecutorService threads = Executors.newCachedThreadPool();
-
-        MisbehavingServer(Behaviour behaviour) throws IOException {
-            this(200, 0, behaviour);
-        }
-
-        /** A listen backlog of {@code backlog}, and a pause after each accept (the server's own pace). */
-        MisbehavingServer(int backlog, long acceptPauseMillis, Behaviour behaviour) throws IOException {
-            listener = new ServerSocket(0, backlog, InetAddress.getLoopbackAddress());
-            threads.execute(() -> {
-                while (!listener.isClosed()) {
-                    try {
-                        if (acceptPauseMillis > 0) {
-                            Thread.sleep(acceptPauseMillis);
-                        }
-                        Socket socket = listener.accept();
-                        threads.execute(() -> {
-                            try (socket) {
-                                behaviour.serve(socket, this);
-                            } catch (Exception e) {
-                                // The probe resets connections on purpose.
-                            }
-                        });
-                    } catch (IOException | InterruptedException closed) {
-                        return;
-                    }
-                }
-            });
-        }
-
-        InetSocketAddress address() {
-            return (InetSocketAddress) listener.getLocalSocketAddress();
-        }
-
-        @Override
-        public void close() throws Exception {
-            listener.close();
-            threads.shutdownNow();
-            threads.awaitTermination(10, TimeUnit.SECONDS);
-        }
-    }
 
     /** Reads one chunk (the request, or the start of it), at most 1 KiB. */
     private static int readRequest(Socket socket) throws IOException {
@@ -112,11 +65,7 @@ class ProbeTest {
 
     @Test
     void plainCloseWithUnreadInputIsAFailBecauseOfTheReset() throws Exception {
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
-            readRequest(socket);
-            answer(socket, "+PONG\r\n");
-            // close() with whatever else the client sent still unread: RST.
-        })) {
+        try (PeerServer server = PeerServer.start(Misbehaviour.CLOSES_WITH_INPUT_UNREAD, "+PONG\r\n")) {
             var checks = probe(server.address());
 
             assertThat(checks.get("unread-input").verdict()).isEqualTo(Verdict.FAIL);
@@ -127,7 +76,7 @@ class ProbeTest {
 
     @Test
     void finThenResetWithinMillisecondsIsSeenAsAReset() throws Exception {
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+        try (PeerServer server = PeerServer.scripted((socket, s) -> {
             readRequest(socket);
             answer(socket, "+PONG\r\n");
             socket.shutdownOutput();
@@ -143,13 +92,13 @@ class ProbeTest {
 
     @Test
     void aServerThatDiesOnAResetFailsResetRecovery() throws Exception {
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+        try (PeerServer server = PeerServer.scripted((socket, s) -> {
             try {
                 readRequest(socket);
                 answer(socket, "+PONG\r\n");
                 drain(socket);
             } catch (SocketException reset) {
-                s.listener.close();
+                s.stopListening();
             }
         })) {
             var checks = probe(server.address());
@@ -161,7 +110,7 @@ class ProbeTest {
 
     @Test
     void idleConnectionsClosedWithResetAreAWarning() throws Exception {
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+        try (PeerServer server = PeerServer.scripted((socket, s) -> {
             socket.setSoTimeout(300);
             try {
                 readRequest(socket);
@@ -180,12 +129,8 @@ class ProbeTest {
 
     @Test
     void anErrorAnswerShowsInTheBaselineAndIsNeverAPass() throws Exception {
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
-            readRequest(socket);
-            answer(socket, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            socket.shutdownOutput();
-            drain(socket);
-        })) {
+        try (PeerServer server = PeerServer.start(Misbehaviour.HALF_CLOSES_AND_KEEPS_READING,
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")) {
             var checks = probe(server.address());
 
             assertThat(checks.get("baseline").verdict()).isEqualTo(Verdict.INFO);
@@ -195,7 +140,7 @@ class ProbeTest {
 
     @Test
     void finWithoutAnyAnswerAfterOurHalfCloseIsAWarningWhenTheServerAnswersOtherwise() throws Exception {
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+        try (PeerServer server = PeerServer.scripted((socket, s) -> {
             readRequest(socket);
             socket.setSoTimeout(100);
             try {
@@ -221,11 +166,7 @@ class ProbeTest {
 
     @Test
     void finWithoutAnyAnswerEvenNormallyLeavesTheHalfCloseCheckUnexercised() throws Exception {
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
-            readRequest(socket);
-            socket.shutdownOutput();
-            drain(socket);
-        })) {
+        try (PeerServer server = PeerServer.start(Misbehaviour.HALF_CLOSES_AND_KEEPS_READING, "")) {
             var checks = probe(server.address());
 
             assertThat(checks.get("baseline").evidence()).contains("0 bytes then FIN");
@@ -251,10 +192,7 @@ class ProbeTest {
 
     @Test
     void refusedTargetExitsOneAndJsonCarriesEveryCheck() throws Exception {
-        int port;
-        try (ServerSocket closedAgain = new ServerSocket(0)) {
-            port = closedAgain.getLocalPort();
-        }
+        int port = Ports.refused().getPort();
         CommandLineTest.Run refused = CommandLineTest.run("probe", "127.0.0.1:" + port);
         assertThat(refused.exitCode()).isEqualTo(ExitCode.IO_FAILURE);
         assertThat(refused.err().strip()).isEqualTo("probe: cannot connect to 127.0.0.1:" + port + ": Connection refused");
@@ -276,10 +214,7 @@ class ProbeTest {
 
     @Test
     void aServerThatNeverAnswersNorClosesStillLetsTheRunEndWithinIdleWaitPlusFifteenSeconds() throws Exception {
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
-            socket.setSoTimeout(60_000);
-            drain(socket);
-        })) {
+        try (PeerServer server = PeerServer.start(Misbehaviour.NEVER_SENDS_FIN, "")) {
             long start = System.nanoTime();
             List<Check> checks = new Probe(server.address(), PING, null, Duration.ofSeconds(5), Duration.ofSeconds(1)).run();
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
@@ -301,7 +236,7 @@ class ProbeTest {
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("grace-probe-");
         java.nio.file.Path file = java.nio.file.Files.write(dir.resolve("request with spaces.txt"), expected);
         java.util.Queue<byte[]> received = new java.util.concurrent.ConcurrentLinkedQueue<>();
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+        try (PeerServer server = PeerServer.scripted((socket, s) -> {
             byte[] got = socket.getInputStream().readNBytes(expected.length);
             if (got.length == expected.length) {
                 received.add(got);
@@ -325,7 +260,7 @@ class ProbeTest {
     @Test
     void aServerThatAnswersNothingAndFinsSlowlyFailsNoCheckItNeverExercised() throws Exception {
         // HAProxy in TCP mode with its backend down: nothing, then FIN once its connect retries ran out.
-        try (MisbehavingServer server = new MisbehavingServer((socket, s) -> {
+        try (PeerServer server = PeerServer.scripted((socket, s) -> {
             Thread.sleep(1_500);
             socket.shutdownOutput();
             socket.setSoTimeout(5_000);
@@ -352,12 +287,7 @@ class ProbeTest {
     @Test
     void connectsATinyListenBacklogDropsAreAWarningAndToldApartFromResets() throws Exception {
         // Backlog 1, one accept every 20 ms: a burst of 100 connects overflows the accept queue.
-        try (MisbehavingServer server = new MisbehavingServer(1, 20, (socket, s) -> {
-            readRequest(socket);
-            answer(socket, "+PONG\r\n");
-            socket.shutdownOutput();
-            drain(socket);
-        })) {
+        try (PeerServer server = PeerServer.start(1, 20, Misbehaviour.HALF_CLOSES_AND_KEEPS_READING, "+PONG\r\n")) {
             var checks = new Probe(server.address(), PING, null, Duration.ofSeconds(2), Duration.ofMillis(500)).run()
                     .stream().collect(Collectors.toMap(Check::name, Function.identity()));
             Check concurrent = checks.get("concurrent-half-close");

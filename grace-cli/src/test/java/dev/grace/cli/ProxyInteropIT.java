@@ -1,11 +1,11 @@
 package dev.grace.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.grace.server.EchoProtocol;
 import dev.grace.server.Server;
 import dev.grace.server.ServerOptions;
+import dev.grace.testkit.Tools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code grace proxy} in front of servers nobody here wrote, started on loopback ports with their
- * own temporary configuration and stopped by PID; skipped when the program is not installed
- * ({@code .ci/run} installs them).
+ * own temporary configuration and stopped by PID; skipped when the program is not installed,
+ * failed under {@code GRACE_REQUIRE_TOOLS} ({@code .ci/run} sets it and installs them).
  */
 class ProxyInteropIT {
     private ThirdPartyServers servers;
@@ -36,10 +36,6 @@ class ProxyInteropIT {
     @AfterEach
     void stopEverything() throws Exception {
         servers.close();
-    }
-
-    private static boolean installed(String program) {
-        return ThirdPartyServers.installed(program);
     }
 
     private GraceProcess proxyTo(int port) throws Exception {
@@ -62,7 +58,7 @@ class ProxyInteropIT {
 
     @Test
     void redisThroughTheProxy() throws Exception {
-        assumeTrue(installed("redis-server") && installed("redis-cli") && installed("redis-benchmark"), "redis is not installed");
+        Tools.requireAll("redis-server", "redis-cli", "redis-benchmark");
         int redisPort = servers.redis();
         try (GraceProcess grace = proxyTo(redisPort)) {
             InetSocketAddress proxy = grace.awaitListening();
@@ -81,7 +77,7 @@ class ProxyInteropIT {
 
     @Test
     void nginxServesTenMebibytesByteExactThroughTheProxy() throws Exception {
-        assumeTrue(installed("nginx") && installed("curl"), "nginx or curl is not installed");
+        Tools.requireAll("nginx", "curl");
         Path www = Files.createDirectories(servers.dir.resolve("www"));
         byte[] file = new byte[10 * 1024 * 1024];
         new Random(10).nextBytes(file);
@@ -102,7 +98,7 @@ class ProxyInteropIT {
 
     @Test
     void socatHalfClosesAndStillGetsTheWholeEcho() throws Exception {
-        assumeTrue(installed("socat"), "socat is not installed");
+        Tools.require("socat");
         Server echo = Server.start(ServerOptions.defaults().withIoThreads(1), new EchoProtocol());
         try (GraceProcess grace = proxyTo(echo.localAddress().getPort())) {
             InetSocketAddress proxy = grace.awaitListening();

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.grace.server.EchoProtocol;
 import dev.grace.server.Server;
 import dev.grace.server.ServerOptions;
+import dev.grace.testkit.Ports;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -134,7 +135,7 @@ class ProxyProcessIT {
 
     @Test
     void upstreamSourcePortsAreTheOnlyPortsTheProxyConnectsFrom() throws Exception {
-        int low = LocalPorts.freeRun(4);
+        int low = Ports.freeRunBelowEphemeral(4);
         List<Integer> seen = new ArrayList<>();
         try (ServerSocket backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
                 GraceProcess grace = GraceProcess.start("proxy", "--listen=127.0.0.1:0", "--to=127.0.0.1:" + backend.getLocalPort(),

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.grace.testkit.Tools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -203,14 +204,14 @@ class ServerProcessIT {
 
     @Test
     void netcatGetsTheExactEcho() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/nc")) || Files.isExecutable(Path.of("/bin/nc")), "nc is not installed");
+        Path netcat = Tools.require("nc");
         Path input = Files.createTempFile("grace-nc-", ".bin");
         byte[] bytes = new byte[2 * 1024 * 1024];
         new Random(2).nextBytes(bytes);
         Files.write(input, bytes);
         try (GraceProcess grace = GraceProcess.start("server", "--port", "0")) {
             InetSocketAddress address = grace.awaitListening();
-            Process nc = new ProcessBuilder("nc", "-N", "127.0.0.1", String.valueOf(address.getPort()))
+            Process nc = new ProcessBuilder(netcat.toString(), "-N", "127.0.0.1", String.valueOf(address.getPort()))
                     .redirectInput(input.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             CompletableFuture<byte[]> echoed = CompletableFuture.supplyAsync(() -> {
                 try (InputStream in = nc.getInputStream()) {

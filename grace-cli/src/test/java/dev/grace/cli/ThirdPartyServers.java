@@ -1,7 +1,8 @@
 package dev.grace.cli;
 
+import dev.grace.testkit.Ports;
+import dev.grace.testkit.Tools;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * Real servers nobody here wrote (redis, nginx, Python's http.server), started on free loopback ports with their own
- * temporary configuration in a temporary directory, and stopped by PID on {@link #close()}.
+ * temporary configuration in a temporary directory, and stopped by PID on {@link #close()}. Each skips the test
+ * without its program, or fails it under {@code GRACE_REQUIRE_TOOLS} (see {@link Tools}).
  */
 final class ThirdPartyServers implements AutoCloseable {
     private final List<Process> started = new ArrayList<>();
@@ -25,40 +27,26 @@ final class ThirdPartyServers implements AutoCloseable {
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
     }
 
-    static boolean installed(String program) {
-        for (String path : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
-            if (Files.isExecutable(Path.of(path, program))) {
-                return true;
-            }
-        }
-        return Files.isExecutable(Path.of("/usr/sbin", program));
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
-
     /** redis-server on a free port, nothing persisted; returns the port. */
     int redis() throws Exception {
-        int port = freePort();
-        start(List.of("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1", "--save", "",
+        int port = Ports.free();
+        start(List.of(Tools.require("redis-server").toString(), "--port", String.valueOf(port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", dir.toString(), "--protected-mode", "no"), port, "redis");
         return port;
     }
 
     /** {@code python3 -m http.server} (listen backlog 5) serving {@code www}; returns the port. */
     int pythonHttpServer(Path www) throws Exception {
-        int port = freePort();
-        start(List.of("python3", "-m", "http.server", String.valueOf(port), "--bind", "127.0.0.1", "--directory", www.toString()),
+        int port = Ports.free();
+        start(List.of(Tools.require("python3").toString(), "-m", "http.server", String.valueOf(port), "--bind", "127.0.0.1", "--directory", www.toString()),
                 port, "python-http-" + port);
         return port;
     }
 
     /** nginx (one process, no daemon) serving {@code www} with {@code httpExtra} in its http block; returns the port. */
     int nginx(Path www, String httpExtra) throws Exception {
-        int port = freePort();
+        Path nginx = Tools.require("nginx");
+        int port = Ports.free();
         Path prefix = Files.createDirectories(dir.resolve("nginx-" + port));
         Path conf = prefix.resolve("nginx.conf");
         Files.writeString(conf, String.join("\n",
@@ -78,8 +66,7 @@ final class ThirdPartyServers implements AutoCloseable {
                 "  " + httpExtra,
                 "  server { listen 127.0.0.1:" + port + "; root " + www + "; }",
                 "}", ""));
-        String nginx = Files.isExecutable(Path.of("/usr/sbin/nginx")) ? "/usr/sbin/nginx" : "nginx";
-        start(List.of(nginx, "-p", prefix.toString(), "-c", conf.toString()), port, "nginx-" + port);
+        start(List.of(nginx.toString(), "-p", prefix.toString(), "-c", conf.toString()), port, "nginx-" + port);
         return port;
     }
 

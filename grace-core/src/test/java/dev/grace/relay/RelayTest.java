@@ -14,12 +14,14 @@ import io.netty.util.ReferenceCountUtil;
 import dev.grace.server.Server;
 import dev.grace.server.ServerOptions;
 import dev.grace.server.DrainUnderLoadTest;
-import dev.grace.testing.ConnectFlood;
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Kernel;
-import dev.grace.testing.Peer;
-import dev.grace.testing.Ports;
 import dev.grace.testing.TestServer;
+import dev.grace.testkit.ConnectFlood;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Kernel;
+import dev.grace.testkit.Misbehaviour;
+import dev.grace.testkit.Peer;
+import dev.grace.testkit.PeerServer;
+import dev.grace.testkit.Ports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -33,6 +35,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -53,36 +56,6 @@ class RelayTest {
     void stopThreads() throws InterruptedException {
         threads.shutdownNow();
         threads.awaitTermination(10, TimeUnit.SECONDS);
-    }
-
-    /** A backend that serves one connection with {@code behaviour} on a thread of its own. */
-    private final class Backend implements AutoCloseable {
-        final ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        final CompletableFuture<Void> served;
-
-        Backend(ThrowingConsumer<Socket> behaviour) throws IOException {
-            served = CompletableFuture.runAsync(() -> {
-                try (Socket socket = listener.accept()) {
-                    socket.setSoTimeout(15_000);
-                    behaviour.accept(socket);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }, threads);
-        }
-
-        InetSocketAddress address() {
-            return (InetSocketAddress) listener.getLocalSocketAddress();
-        }
-
-        @Override
-        public void close() throws IOException {
-            listener.close();
-        }
-    }
-
-    interface ThrowingConsumer<T> {
-        void accept(T value) throws Exception;
     }
 
     private static byte[] random(int bytes, long seed) {
@@ -117,7 +90,7 @@ class RelayTest {
     void exactBytesBothWaysAtOnceWithBoundedBuffersWhileTheClientStopsReading(Transport transport) throws Exception {
         byte[] up = random(64 * MEBIBYTE, 1);
         byte[] down = random(64 * MEBIBYTE, 2);
-        try (Backend backend = new Backend(socket -> {
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
                     CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
                         try {
                             return socket.getInputStream().readAllBytes();
@@ -149,7 +122,7 @@ class RelayTest {
             assertThat(halfSent.await(60, TimeUnit.SECONDS)).isTrue();
             Peer.ReadResult received = client.readToEnd();
             writer.get(60, TimeUnit.SECONDS);
-            backend.served.get(60, TimeUnit.SECONDS);
+            backend.awaitServed(60);
             RelayReport report = proxy.nextRelayed();
 
             assertThat(received.end()).isEqualTo(Peer.ReadResult.End.FIN);
@@ -166,7 +139,7 @@ class RelayTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void clientHalfCloseReachesTheBackendWhichKeepsSendingUntilItCloses(Transport transport) throws Exception {
-        try (Backend backend = new Backend(socket -> {
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
                     InputStream in = socket.getInputStream();
                     assertThat(new String(in.readAllBytes())).isEqualTo("request");
                     OutputStream out = socket.getOutputStream();
@@ -193,7 +166,7 @@ class RelayTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void backendFinishingFirstLeavesTheClientFreeToKeepSending(Transport transport) throws Exception {
-        try (Backend backend = new Backend(socket -> {
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
                     socket.getOutputStream().write("hello, that is all from me".getBytes());
                     socket.shutdownOutput();
                     assertThat(new String(socket.getInputStream().readAllBytes())).isEqualTo("but I have more");
@@ -203,7 +176,7 @@ class RelayTest {
             Peer.ReadResult greeting = client.readToEnd();
             client.send("but I have more");
             client.halfClose();
-            backend.served.get(15, TimeUnit.SECONDS);
+            backend.awaitServed(15);
             RelayReport report = proxy.nextRelayed();
 
             assertThat(greeting.end()).isEqualTo(Peer.ReadResult.End.FIN);
@@ -216,21 +189,18 @@ class RelayTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void backendResetReachesTheClientWithinASecond(Transport transport) throws Exception {
-        CompletableFuture<Long> resetAt = new CompletableFuture<>();
-        try (Backend backend = new Backend(socket -> {
-                    // The ping proves the session is relaying; then reset it.
-                    assertThat(new String(socket.getInputStream().readNBytes(4))).isEqualTo("ping");
-                    socket.setSoLinger(true, 0);
-                    resetAt.complete(System.nanoTime());
-                });
+        // The ping proves the session is relaying; the backend answers half its pong, then resets.
+        try (PeerServer backend = PeerServer.start(Misbehaviour.RESETS_MID_STREAM, "pong pong ");
                 Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults());
                 Peer client = Peer.connect(proxy.address())) {
             client.send("ping");
             Peer.ReadResult seen = client.readToEnd();
             long seenAt = System.nanoTime();
-            long millis = TimeUnit.NANOSECONDS.toMillis(seenAt - resetAt.get(15, TimeUnit.SECONDS));
+            Misbehaviour.Session served = backend.nextSession();
+            long millis = TimeUnit.NANOSECONDS.toMillis(seenAt - served.finishedAtNanos());
             RelayReport report = proxy.nextRelayed();
 
+            assertThat(served.received().text()).isEqualTo("ping");
             assertThat(seen.end()).as(seen.toString()).isEqualTo(Peer.ReadResult.End.RESET);
             assertThat(millis).isLessThan(1_000);
             assertThat(report.upstream().outcome()).as("%s", report).isEqualTo(Outcome.PEER_RESET);
@@ -244,7 +214,7 @@ class RelayTest {
     @MethodSource("dev.grace.testing.Transports#all")
     void clientResetReachesTheBackendWithinASecond(Transport transport) throws Exception {
         CompletableFuture<Long> backendSawResetAt = new CompletableFuture<>();
-        try (Backend backend = new Backend(socket -> {
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
                     InputStream in = socket.getInputStream();
                     try {
                         in.readNBytes(4);
@@ -273,11 +243,7 @@ class RelayTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void refusedTargetResetsTheClient(Transport transport) throws Exception {
-        InetSocketAddress nobodyThere;
-        try (ServerSocket closedAgain = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            nobodyThere = (InetSocketAddress) closedAgain.getLocalSocketAddress();
-        }
-        try (Proxy proxy = new Proxy(transport, nobodyThere, RelayOptions.defaults());
+        try (Proxy proxy = new Proxy(transport, Ports.refused(), RelayOptions.defaults());
                 Peer client = Peer.connect(proxy.address())) {
             Peer.ReadResult seen = client.readToEnd();
 
@@ -291,7 +257,7 @@ class RelayTest {
     void finTimeoutAbortsBothLegsWhenNothingMovesAfterAHalfClose(Transport transport) throws Exception {
         CountDownLatch clientSawTheEnd = new CountDownLatch(1);
         CompletableFuture<String> backendWrite = new CompletableFuture<>();
-        try (Backend backend = new Backend(socket -> {
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
                     assertThat(socket.getInputStream().read()).as("the client's FIN, carried").isEqualTo(-1);
                     // Silent until the proxy has given up; then the answer is too late.
                     assertThat(clientSawTheEnd.await(15, TimeUnit.SECONDS)).isTrue();
@@ -363,22 +329,14 @@ class RelayTest {
     void upstreamSourcePortsTakeTheirTimeWaitOverSessionAfterSession(Transport transport) throws Exception {
         int sessions = 12;
         int low = Ports.freeRunBelowEphemeral(2);
-        List<Integer> upstreamPorts = new ArrayList<>();
-        try (ServerSocket backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
-                for (int i = 0; i < sessions; i++) {
-                    try (Socket socket = backend.accept()) {
-                        socket.setSoTimeout(15_000);
-                        upstreamPorts.add(socket.getPort());
-                        byte[] request = socket.getInputStream().readAllBytes();
-                        socket.getOutputStream().write(("echo:" + new String(request)).getBytes());
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-            }, threads);
+        List<Integer> upstreamPorts = new CopyOnWriteArrayList<>();
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
+            upstreamPorts.add(socket.getPort());
+            byte[] request = socket.getInputStream().readAllBytes();
+            socket.getOutputStream().write(("echo:" + new String(request)).getBytes());
+        })) {
             RelayOptions options = RelayOptions.defaults().withUpstreamSourcePorts(dev.grace.SourcePorts.range(low, low + 1));
-            try (Proxy proxy = new Proxy(transport, (InetSocketAddress) backend.getLocalSocketAddress(), options)) {
+            try (Proxy proxy = new Proxy(transport, backend.address(), options)) {
                 for (int i = 0; i < sessions; i++) {
                     try (Peer client = Peer.connect(proxy.address())) {
                         client.send("request " + i);
@@ -390,9 +348,9 @@ class RelayTest {
                     RelayReport report = proxy.nextRelayed();
                     assertThat(report.firstFinished()).isEqualTo(RelayReport.Leg.CLIENT);
                     assertThat(report.isClean()).as("%s", report).isTrue();
+                    backend.awaitServed(15);
                 }
             }
-            served.get(15, TimeUnit.SECONDS);
         }
         assertThat(upstreamPorts).hasSize(sessions).allSatisfy(port -> assertThat(port).isBetween(low, low + 1));
         assertThat(Kernel.timeWaitFrom(low).size() + Kernel.timeWaitFrom(low + 1).size())
@@ -438,7 +396,7 @@ class RelayTest {
     void whatTheProxyHoldsStillReachesTheClientAfterTheBackendLegClosed(Transport transport) throws Exception {
         byte[] answer = random(3 * MEBIBYTE, 9);
         CountDownLatch backendDone = new CountDownLatch(1);
-        try (Backend backend = new Backend(socket -> {
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
                     assertThat(socket.getInputStream().readAllBytes()).hasSize(1);
                     socket.getOutputStream().write(answer);
                     socket.shutdownOutput();
@@ -514,7 +472,7 @@ class RelayTest {
         // timeout must exceed the time full buffers take to drain (docs/CLOSE_SEMANTICS.md).
         org.junit.jupiter.api.Assumptions.assumeTrue(transport == Transport.EPOLL, "needs TCP_INFO");
         byte[] upload = random(4 * MEBIBYTE, 6);
-        try (Backend backend = new Backend(socket -> {
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
                     java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
                     byte[] buffer = new byte[64 * 1024];
                     InputStream in = socket.getInputStream();
@@ -529,7 +487,7 @@ class RelayTest {
             client.send(upload);
             client.halfClose();
             assertThat(client.readToEnd().end()).isEqualTo(Peer.ReadResult.End.FIN);
-            backend.served.get(60, TimeUnit.SECONDS);
+            backend.awaitServed(60);
             RelayReport report = proxy.nextRelayed();
 
             assertThat(report.isClean()).as("%s", report).isTrue();
@@ -541,13 +499,13 @@ class RelayTest {
     @MethodSource("dev.grace.testing.Transports#all")
     void aBurstFollowedByAFinStaysWithinTheBuffer(Transport transport) throws Exception {
         byte[] burst = random(200 * 1024, 7);
-        try (Backend backend = new Backend(socket -> assertThat(socket.getInputStream().readAllBytes()).isEqualTo(burst));
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> assertThat(socket.getInputStream().readAllBytes()).isEqualTo(burst));
                 Proxy proxy = new Proxy(transport, backend.address(), RelayOptions.defaults().withMaxBufferBytes(4096));
                 Peer client = Peer.connect(proxy.address())) {
             client.send(burst);
             client.halfClose();
             assertThat(client.readToEnd().end()).isEqualTo(Peer.ReadResult.End.FIN);
-            backend.served.get(30, TimeUnit.SECONDS);
+            backend.awaitServed(30);
             RelayReport report = proxy.nextRelayed();
 
             assertThat(report.bytesToUpstream()).isEqualTo(burst.length);

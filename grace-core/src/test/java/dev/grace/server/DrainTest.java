@@ -7,10 +7,10 @@ import dev.grace.Connection;
 import dev.grace.Grace;
 import dev.grace.Outcome;
 import dev.grace.Transport;
-import dev.grace.testing.FdLeakCheck;
-import dev.grace.testing.Peer;
 import dev.grace.testing.Recorder;
 import dev.grace.testing.TestServer;
+import dev.grace.testkit.FdLeakCheck;
+import dev.grace.testkit.Peer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
@@ -18,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -206,6 +207,9 @@ class DrainTest {
         }
     }
 
+    /** How a peer's read ended, and when. */
+    private record TimedEnd(Peer.ReadResult result, long atNanos) {}
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void idleClosesAreSpreadOverTheWindow(Transport transport) throws Exception {
@@ -217,27 +221,30 @@ class DrainTest {
                 peers.add(idlePeer(server, "p" + i));
             }
             server.server.stop();
-            // One thread per peer: each records the moment its own FIN arrived.
-            long[] finAtNanos = new long[peers.size()];
-            List<Thread> readers = new ArrayList<>();
-            for (int i = 0; i < peers.size(); i++) {
-                int index = i;
-                Thread reader = new Thread(() -> {
-                    peers.get(index).readToEnd();
-                    finAtNanos[index] = System.nanoTime();
-                });
-                reader.start();
-                readers.add(reader);
-            }
-            for (Thread reader : readers) {
-                reader.join(10_000);
-            }
+            // One thread per peer: each records how its read ended and when.
+            List<CompletableFuture<TimedEnd>> ends = new ArrayList<>();
             for (Peer peer : peers) {
-                peer.close();
+                ends.add(CompletableFuture.supplyAsync(() -> {
+                    Peer.ReadResult seen = peer.readToEnd();
+                    return new TimedEnd(seen, System.nanoTime());
+                }, runnable -> new Thread(runnable, "fin-reader").start()));
             }
-            List<Long> times = Arrays.stream(finAtNanos).boxed().toList();
-            long spreadMillis = TimeUnit.NANOSECONDS.toMillis(times.stream().mapToLong(Long::longValue).max().getAsLong()
-                    - times.stream().mapToLong(Long::longValue).min().getAsLong());
+            List<Long> finAtNanos = new ArrayList<>();
+            try {
+                for (CompletableFuture<TimedEnd> end : ends) {
+                    TimedEnd seen = end.get(Peer.READ_TIMEOUT_MILLIS + 5_000L, TimeUnit.MILLISECONDS);
+                    // A read that timed out or met a reset has no FIN time: it must fail here, not
+                    // stretch the spread below.
+                    assertThat(seen.result().end()).as("every idle peer gets a FIN: %s", seen.result())
+                            .isEqualTo(Peer.ReadResult.End.FIN);
+                    finAtNanos.add(seen.atNanos());
+                }
+            } finally {
+                for (Peer peer : peers) {
+                    peer.close();
+                }
+            }
+            long spreadMillis = TimeUnit.NANOSECONDS.toMillis(Collections.max(finAtNanos) - Collections.min(finAtNanos));
             assertThat(spreadMillis).as("four closes spread over 400 ms: 0, 100, 200, 300").isGreaterThanOrEqualTo(150);
         }
     }

@@ -5,6 +5,7 @@ import dev.grace.Connection;
 import dev.grace.ConnectionState;
 import dev.grace.server.DrainReport;
 import dev.grace.server.ServerListener;
+import dev.grace.testkit.EventLog;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;

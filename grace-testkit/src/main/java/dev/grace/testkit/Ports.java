@@ -1,18 +1,37 @@
-package dev.grace.testing;
+package dev.grace.testkit;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** Local ports for tests that choose the ports of their outgoing sockets themselves. */
+/**
+ * Loopback ports for tests: one free now, one nobody listens on, and runs of consecutive ports
+ * for tests that choose the ports of their outgoing sockets themselves.
+ */
 public final class Ports {
     private static final int FLOOR = 10_000;
 
     private Ports() {}
+
+    /** A loopback port that was free a moment ago (for a program that takes its port as an argument). */
+    public static int free() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A loopback address whose listener just closed: connecting to it is refused (RST to the SYN). */
+    public static InetSocketAddress refused() {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), free());
+    }
 
     /**
      * The first of {@code count} consecutive ports that can be bound now, below the kernel's
@@ -36,7 +55,7 @@ public final class Ports {
         for (int port = low; port < low + count; port++) {
             try (ServerSocket probe = new ServerSocket()) {
                 probe.setReuseAddress(false);
-                probe.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+                probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
             } catch (IOException taken) {
                 return false;
             }

@@ -1,19 +1,29 @@
-package dev.grace.testing;
+package dev.grace.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.grace.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -100,17 +110,20 @@ public final class FdLeakCheck implements BeforeAllCallback, AfterAllCallback {
     }
 
     /**
-     * One connection on each transport, and one through the JDK's own sockets: the JDK and Netty
-     * open some descriptors once, lazily, and keep them (JDK 25 does, for example).
+     * One connection on each Netty transport Grace runs on, and one through the JDK's own
+     * sockets: the JDK and Netty open some descriptors once, lazily, and keep them (JDK 25 does,
+     * for example).
      */
     private static void warmUpTransports() throws IOException {
-        for (Transport transport : Transport.values()) {
-            if (!transport.isAvailable()) {
-                continue;
-            }
-            EventLoopGroup group = transport.newEventLoopGroup(1, "warm-up");
+        Map<Class<? extends ServerChannel>, IoHandlerFactory> transports = new LinkedHashMap<>();
+        if (Epoll.isAvailable()) {
+            transports.put(EpollServerSocketChannel.class, EpollIoHandler.newFactory());
+        }
+        transports.put(NioServerSocketChannel.class, NioIoHandler.newFactory());
+        for (Map.Entry<Class<? extends ServerChannel>, IoHandlerFactory> transport : transports.entrySet()) {
+            EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("warm-up", true), transport.getValue());
             try {
-                Channel listener = new ServerBootstrap().group(group).channel(transport.serverChannelClass())
+                Channel listener = new ServerBootstrap().group(group).channel(transport.getKey())
                         .childHandler(new ChannelInitializer<Channel>() {
                             @Override
                             protected void initChannel(Channel child) {

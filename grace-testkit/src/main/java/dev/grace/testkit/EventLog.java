@@ -1,4 +1,4 @@
-package dev.grace.testing;
+package dev.grace.testkit;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,4 +1,4 @@
-package dev.grace.testing;
+package dev.grace.testkit;
 
 import java.io.IOException;
 import java.net.ConnectException;

@@ -1,4 +1,4 @@
-package dev.grace.testing;
+package dev.grace.testkit;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -18,6 +18,7 @@ public final class Peer implements AutoCloseable {
 
     private final Socket socket;
     private long bytesRead;
+    private boolean holding;
 
     private Peer(Socket socket) {
         this.socket = socket;
@@ -124,12 +125,28 @@ public final class Peer implements AutoCloseable {
         }
     }
 
+    /**
+     * Plays {@code misbehaviour} as the client, {@code request} being what it writes. A
+     * behaviour that holds the connection open returns as its hold begins; {@link #close()}
+     * then resets the connection.
+     */
+    public Misbehaviour.Session play(Misbehaviour misbehaviour, byte[] request) throws IOException, InterruptedException {
+        holding = misbehaviour.holds();
+        Misbehaviour.Session session = misbehaviour.play(socket, false, request, null);
+        bytesRead += session.received().bytes().length;
+        return session;
+    }
+
     public long bytesRead() {
         return bytesRead;
     }
 
+    /** Closes the socket; after a holding {@link Misbehaviour}, with a reset. */
     @Override
     public void close() throws IOException {
+        if (holding) {
+            Misbehaviour.reset(socket);
+        }
         socket.close();
     }
 
@@ -137,11 +154,12 @@ public final class Peer implements AutoCloseable {
      * How a read loop ended.
      *
      * @param bytes everything read
-     * @param end   FIN (read returned -1), RESET ("Connection reset"), TIMEOUT or ERROR
+     * @param end   FIN (read returned -1), RESET ("Connection reset"), TIMEOUT, ERROR, or
+     *              STOPPED_READING (a {@link Misbehaviour} that stopped before the end)
      * @param error the exception message, or null
      */
     public record ReadResult(byte[] bytes, End end, String error) {
-        public enum End { FIN, RESET, TIMEOUT, ERROR }
+        public enum End { FIN, RESET, TIMEOUT, ERROR, STOPPED_READING }
 
         public String text() {
             return new String(bytes, StandardCharsets.UTF_8);

@@ -1,4 +1,4 @@
-package dev.grace.testing;
+package dev.grace.testkit;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** What the kernel says about sockets, asked through {@code ss} (iproute2). */
+/** What the kernel says about sockets, asked through {@code ss} (iproute2); skips without it, see {@link Tools}. */
 public final class Kernel {
     private Kernel() {}
 
@@ -23,7 +23,7 @@ public final class Kernel {
     }
 
     private static List<String> ss(String... filter) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("ss", "-tanH"));
+        List<String> command = new ArrayList<>(List.of(Tools.require("ss").toString(), "-tanH"));
         command.addAll(List.of(filter));
         Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         process.getOutputStream().close();

@@ -1,0 +1,37 @@
+package dev.grace.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The capture sees the last packets of a test without a pause, because stop() waits for its marker. */
+@ExtendWith(FdLeakCheck.class)
+class WireTest {
+    @Test
+    void aResetSentJustBeforeStopIsCaptured() throws Exception {
+        try (PeerServer server = PeerServer.start(Misbehaviour.HALF_CLOSES_AND_KEEPS_READING, "bye");
+                Wire wire = Wire.capture(server.port())) {
+            Peer client = Peer.connect(server.address());
+            client.send("hello");
+            client.reset();
+            Wire.Packets packets = wire.stop();
+
+            assertThat(packets.resets()).as(packets.toString()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aCleanExchangeShowsTwoFinsAndNoReset() throws Exception {
+        try (PeerServer server = PeerServer.start(Misbehaviour.HALF_CLOSES_AND_KEEPS_READING, "bye");
+                Wire wire = Wire.capture(server.port())) {
+            try (Peer client = Peer.connect(server.address())) {
+                client.play(Misbehaviour.HALF_CLOSES_AND_KEEPS_READING, "hello".getBytes());
+            }
+            Wire.Packets packets = wire.stop();
+
+            assertThat(packets.fins()).as(packets.toString()).isEqualTo(2);
+            assertThat(packets.resets()).as(packets.toString()).isZero();
+        }
+    }
+}
