@@ -15,6 +15,10 @@ import java.util.function.LongSupplier;
  * socket, and the clock is read through a {@link LongSupplier} (the event loop's ticker), so
  * every path can be driven by a test that advances time itself. Every path ends in exactly one
  * {@link Io#closeSocket(boolean)}. Confined to the connection's event loop.
+ *
+ * <p>Longer than the files around it on purpose: every transition of a connection's end is in
+ * this one class, so a change to one path is read next to all the others it could break. The
+ * drain's idle rule, the timers and the kernel's answers are classes of their own.
  */
 final class CloseMachine {
 
@@ -72,8 +76,6 @@ final class CloseMachine {
         long unreadInputBytes(long bytesRead, boolean peerFinRead);
     }
 
-    private static final long FRUITLESS_READ_PASS_MAX_DELAY_NANOS = 16_000_000;
-
     private final ConnectionOptions options;
     private final Io io;
     private final Kernel kernel;
@@ -93,13 +95,14 @@ final class CloseMachine {
     private Outcome decidedOutcome;
     private Throwable cause;
     private long closeDeadlineNanos = Long.MAX_VALUE;
-    private final IdleClose idleClose = new IdleClose();
+    private final IdleClose idleClose;
 
     CloseMachine(ConnectionOptions options, Io io, Kernel kernel, LongSupplier nanoTime) {
         this.options = options;
         this.io = io;
         this.kernel = kernel;
         this.nanoTime = nanoTime;
+        this.idleClose = new IdleClose(this, io, kernel);
     }
 
     // ---- what the application asks -------------------------------------------------------
@@ -293,7 +296,7 @@ final class CloseMachine {
             case LINGER -> lingerStep();
             case RELEASE -> releaseWithReset();
             case ABORT_ONCE_DELIVERED -> abortWhenDelivered();
-            case CLOSE_IF_IDLE -> closeIfIdle();
+            case CLOSE_IF_IDLE -> idleClose.closeIfIdle();
         }
     }
 
@@ -383,84 +386,32 @@ final class CloseMachine {
         io.closeSocket(reset);
     }
 
-    // ---- closing once idle, for a drain --------------------------------------------------
+    // ---- closing once idle, for a drain (see IdleClose) -----------------------------------
 
     void markBusy() {
-        idleClose.busy = true;
+        idleClose.markBusy();
     }
 
     void markIdle() {
-        idleClose.busy = false;
-        closeIfIdle();
+        idleClose.markIdle();
     }
 
     boolean isIdle() {
-        return !idleClose.busy;
+        return idleClose.isIdle();
     }
 
-    /**
-     * Close gracefully once the protocol is idle, its writes reached the kernel and nothing it
-     * has not seen waits in the kernel's receive queue. A request the kernel already acknowledged
-     * must not be discarded behind our FIN, so input found there first goes to the protocol (one
-     * more read), which makes it busy again, and the check runs again once it is idle.
-     */
     void closeWhenIdle(long deadlineNanos) {
-        idleClose.deadlineNanos = deadlineNanos;
-        idleClose.asked = true;
         closeBy(deadlineNanos);
-        closeIfIdle();
-    }
-
-    private void closeIfIdle() {
-        if (!idleClose.asked || idleClose.busy || idleClose.readPassPending || isEnding() || state.isClosing()) {
-            return;
-        }
-        if (outputShut) {
-            // Our FIN is out: whatever arrives now, the peer sent after it could have seen it.
-            beginClose(CloseMode.GRACEFUL, idleClose.deadlineNanos);
-            return;
-        }
-        if (io.writesInFlight()) {
-            io.flushThen(Step.CLOSE_IF_IDLE);
-            return;
-        }
-        long unread = kernel.unreadInputBytes(io.bytesIn(), inputShut);
-        if (unread == 0) {
-            beginClose(CloseMode.GRACEFUL, idleClose.deadlineNanos);
-            return;
-        }
-        // Unread input, or the transport cannot tell: one more read pass. Should the kernel keep
-        // reporting input no read delivers, look again less and less often.
-        idleClose.readPassPending = true;
-        idleClose.unreadBeforePass = unread;
-        idleClose.bytesInBeforePass = io.bytesIn();
-        idleClose.inputShutBeforePass = inputShut;
-        io.readPass(Math.min(FRUITLESS_READ_PASS_MAX_DELAY_NANOS, idleClose.fruitlessDelayNanos));
+        idleClose.closeWhenIdle(deadlineNanos);
     }
 
     void readPassDone() {
-        IdleClose idle = idleClose;
-        idle.readPassPending = false;
-        boolean nothingCame = io.bytesIn() == idle.bytesInBeforePass && inputShut == idle.inputShutBeforePass;
-        idle.fruitlessDelayNanos = nothingCame ? Math.max(1, 2 * idle.fruitlessDelayNanos) : 1;
-        if (idle.unreadBeforePass < 0 && nothingCame && !idle.busy && !isEnding() && !state.isClosing() && !io.writesInFlight()) {
-            // The transport cannot tell, and a read found nothing: idle.
-            beginClose(CloseMode.GRACEFUL, idle.deadlineNanos);
-        } else {
-            closeIfIdle();
-        }
+        idleClose.readPassDone();
     }
 
-    /** The drain's "close when idle" request and the state of its unread-input check. */
-    private static final class IdleClose {
-        boolean asked;
-        volatile boolean busy;
-        boolean readPassPending;
-        long deadlineNanos;
-        long unreadBeforePass;
-        long bytesInBeforePass;
-        boolean inputShutBeforePass;
-        long fruitlessDelayNanos = 1;
+    /** Neither closing nor closed: a drain's graceful close may still start. */
+    boolean mayStartClosing() {
+        return !isEnding() && !state.isClosing();
     }
 
     // ---- what the report needs -----------------------------------------------------------

@@ -37,6 +37,10 @@ import org.slf4j.LoggerFactory;
  * RST) and keeps the counters the {@link CloseReport} needs; timers are {@link CloseTimers}, the
  * kernel's view is {@link DeliveryWatch}. All of it runs on the channel's event loop; the
  * {@link Connection} methods hop onto it.
+ *
+ * <p>Longer than most files here because it is the one adapter both ways between Netty and the
+ * machine: the public {@link Connection} calls, the pipeline's events and the machine's
+ * {@link CloseMachine.Io} decisions. It decides nothing itself.
  */
 final class GracefulConnection extends ChannelDuplexHandler implements Connection, CloseMachine.Io {
     static final String HANDLER_NAME = "grace";
