@@ -3,7 +3,7 @@
 # build) next to the current build, raw Netty (server) and HAProxy (proxy, if installed), the same
 # loads interleaved for ROUNDS rounds; medians and min-max. The load is always the current
 # build's `grace bench`. Loopback only; ends only what it started.
-#   BASELINE_JAR=/path/to/earlier/grace.jar ROUNDS=3 DURATION=5s bench/before-after.sh
+#   BASELINE_JAR=/path/to/earlier/grace.jar ROUNDS=3 DURATION=5s TABLES="server proxy" bench/before-after.sh
 set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -68,5 +68,5 @@ table() { # title, "mode size" loads, contenders...
   done <<<"$loads"
 }
 
-table "server load" $'echo 64\nchurn 64' raw server-before server-after
-table "proxy load" $'stream 65536\necho 64\nchurn 64' "${contenders_proxy[@]}"
+[[ " ${TABLES:-server proxy} " != *" server "* ]] || table "server load" $'echo 64\nchurn 64' raw server-before server-after
+[[ " ${TABLES:-server proxy} " != *" proxy "* ]] || table "proxy load" $'stream 65536\necho 64\nchurn 64' "${contenders_proxy[@]}"

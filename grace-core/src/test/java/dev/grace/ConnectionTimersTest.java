@@ -2,7 +2,7 @@ package dev.grace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.grace.testing.EmbeddedDuplexChannel;
+import dev.grace.testkit.EmbeddedDuplexChannel;
 import io.netty.buffer.Unpooled;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;

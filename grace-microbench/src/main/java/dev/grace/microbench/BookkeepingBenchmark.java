@@ -4,6 +4,7 @@ import dev.grace.CloseReport;
 import dev.grace.ConnectionListener;
 import dev.grace.ConnectionOptions;
 import dev.grace.Grace;
+import dev.grace.testkit.EmbeddedDuplexChannel;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -46,7 +47,7 @@ public class BookkeepingBenchmark {
     }
 
     private EmbeddedChannel newChannel() {
-        EmbeddedChannel embedded = new HalfClosableEmbeddedChannel();
+        EmbeddedChannel embedded = new EmbeddedDuplexChannel();
         if (grace) {
             Grace.install(embedded, ConnectionOptions.defaults(), ConnectionListener.NONE);
         }

@@ -1,4 +1,4 @@
-package dev.grace.testing;
+package dev.grace.testkit;
 
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPromise;
