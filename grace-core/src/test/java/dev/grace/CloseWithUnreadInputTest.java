@@ -133,7 +133,9 @@ class CloseWithUnreadInputTest {
             assertThat(view.sendFailure()).isNull();
             assertThat(view.received().end()).isEqualTo(Peer.ReadResult.End.FIN);
             assertThat(view.received().text()).isEqualTo(RESPONSE);
-            assertThat(packets.resets()).as(packets.toString()).isZero();
+            // The server's side only: a client whose socket closed right after the last ACK may
+            // answer a late duplicate ACK with RST (seen on loopback under load), which loses nothing.
+            assertThat(packets.resetsFrom(server.port())).as(packets.toString()).isZero();
             assertThat(report.outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
             assertThat(report.firstCloser()).isEqualTo(Side.LOCAL);
             assertThat(report.timeWaitHolder()).isEqualTo(Side.LOCAL);

@@ -226,6 +226,15 @@ public final class Wire implements AutoCloseable {
             return lines.stream().filter(l -> flags(l).contains("R")).count();
         }
 
+        /**
+         * Resets sent from {@code port}: what one side did, apart from the other's. (A peer that
+         * has closed answers a late duplicate ACK with RST; that says nothing about this side.)
+         */
+        public long resetsFrom(int port) {
+            String source = "." + port + " > ";
+            return lines.stream().filter(l -> l.contains(source) && flags(l).contains("R")).count();
+        }
+
         public long fins() {
             return lines.stream().filter(l -> flags(l).contains("F")).count();
         }

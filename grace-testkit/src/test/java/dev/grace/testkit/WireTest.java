@@ -18,6 +18,7 @@ class WireTest {
             Wire.Packets packets = wire.stop();
 
             assertThat(packets.resets()).as(packets.toString()).isEqualTo(1);
+            assertThat(packets.resetsFrom(server.port())).as("the client reset, not the server").isZero();
         }
     }
 
