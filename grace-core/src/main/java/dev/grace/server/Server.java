@@ -157,8 +157,10 @@ public final class Server implements AutoCloseable {
                 HandshakeGate gate = HandshakeGate.close(listenerChannel);
                 handshakeGate = gate == null ? null : gate.startChecks();
             }
-            drain.begin();
+            // Readiness is reported off before the drain can close the listener (on NIO its thread
+            // may do that at once), so an observer never sees "listener closed" first.
             listener.readinessChanged(false);
+            drain.begin();
         } else {
             drain.force();
         }
