@@ -131,6 +131,26 @@ public final class Server implements AutoCloseable {
     }
 
     /**
+     * Completes with the drain's report once the server has stopped: the listener closed, every
+     * connection ended and the event loops shut down. Grace's threads are daemons, so a {@code main}
+     * that returns ends the JVM at once; waiting on this (or {@link #awaitTermination()}) keeps
+     * it serving until someone calls {@link #stop()}. Completing the returned future does nothing
+     * to the server.
+     */
+    public CompletableFuture<DrainReport> terminationFuture() {
+        return drain.report().copy();
+    }
+
+    /** Blocks until the server has stopped (see {@link #terminationFuture()}) and returns the drain's report. */
+    public DrainReport awaitTermination() throws InterruptedException {
+        try {
+            return drain.report().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("the drain of " + this + " failed", e.getCause());
+        }
+    }
+
+    /**
      * The server takes charge of a connection its protocol opened itself (a relay's upstream
      * leg): a drain gives it until the drain's deadline, then RST, so that it is never closed
      * underneath with a plain FIN when the event loops shut down. Adopted connections are not
