@@ -7,8 +7,12 @@ duration="${DURATION:-10s}"
 connections="${CONNECTIONS:-50}"
 server_cpu="${SERVER_CPU:-0}"
 load_cpu="${LOAD_CPU:-1}"
-"$root/bin/grace" --version >/dev/null             # builds the jar if needed
-jar="$root/grace-cli/target/grace.jar"
+if [ -n "${JAR:-}" ]; then                         # another build's jar, to compare builds
+  jar="$JAR"
+else
+  "$root/bin/grace" --version >/dev/null           # builds the jar if needed
+  jar="$root/grace-cli/target/grace.jar"
+fi
 tmp="$(mktemp -d)"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; sleep 0.5; rm -rf "$tmp"; }

@@ -291,12 +291,18 @@ final class CloseMachine {
     // ---- continuations -------------------------------------------------------------------
 
     void resume(Step step) {
-        switch (step) {
-            case SEND_FIN -> sendFin();
-            case LINGER -> lingerStep();
-            case RELEASE -> releaseWithReset();
-            case ABORT_ONCE_DELIVERED -> abortWhenDelivered();
-            case CLOSE_IF_IDLE -> idleClose.closeIfIdle();
+        // Not a switch: javac would make a class for it, loaded by the first close (a cold
+        // JVM's first drain paid for that in its first FIN).
+        if (step == Step.SEND_FIN) {
+            sendFin();
+        } else if (step == Step.LINGER) {
+            lingerStep();
+        } else if (step == Step.RELEASE) {
+            releaseWithReset();
+        } else if (step == Step.ABORT_ONCE_DELIVERED) {
+            abortWhenDelivered();
+        } else {
+            idleClose.closeIfIdle();
         }
     }
 

@@ -179,8 +179,14 @@ final class GracefulConnection extends ChannelDuplexHandler implements Connectio
     @Override
     public CompletableFuture<CloseReport> closeWhenIdle(Duration deadline) {
         // The time is read on the loop: the deadline counts from when the request is made there.
+        // A drain calls this on the loop; there it makes no task (a first lambda on a cold JVM
+        // would delay the first idle FIN).
         long nanos = deadline.toNanos();
-        onEventLoop(() -> machine.closeWhenIdle(timers.nanoTime() + nanos));
+        if (channel.eventLoop().inEventLoop()) {
+            machine.closeWhenIdle(timers.nanoTime() + nanos);
+        } else {
+            channel.eventLoop().execute(() -> machine.closeWhenIdle(timers.nanoTime() + nanos));
+        }
         return closeFuture;
     }
 
@@ -194,12 +200,20 @@ final class GracefulConnection extends ChannelDuplexHandler implements Connectio
 
     @Override
     public void markBusy() {
-        onEventLoop(machine::markBusy);
+        if (channel.eventLoop().inEventLoop()) {
+            machine.markBusy();
+        } else {
+            channel.eventLoop().execute(machine::markBusy);
+        }
     }
 
     @Override
     public void markIdle() {
-        onEventLoop(machine::markIdle);
+        if (channel.eventLoop().inEventLoop()) {
+            machine.markIdle();
+        } else {
+            channel.eventLoop().execute(machine::markIdle);
+        }
     }
 
     @Override

@@ -157,6 +157,7 @@ public final class Server implements AutoCloseable {
      * clients and do not count in the {@link DrainReport}.
      */
     public void adopt(Connection connection) {
+        java.util.Objects.requireNonNull(connection, "connection");
         adopted.add(connection);
         connection.closeFuture().whenComplete((report, failure) -> adopted.remove(connection));
     }
