@@ -24,10 +24,15 @@ import java.util.Objects;
  *                          for a proxy's upstream sockets under heavy churn. When our FIN goes
  *                          first this changes nothing: the kernel enters TIME_WAIT the moment the
  *                          peer's FIN arrives, before any close()
+ * @param writesAfterPeerFin the protocol goes on writing after the peer's FIN (half-closed input,
+ *                          as an echo or a relay does), so the connection stays open until the
+ *                          protocol closes it. False, the default: as in plain Netty, the peer's
+ *                          FIN closes the connection gracefully, at once if the protocol is idle
+ *                          ({@link Connection#markIdle()}), else as soon as it becomes idle
  */
 public record ConnectionOptions(
         Duration closeTimeout, Duration halfClosedTimeout, Duration idleTimeout, boolean confirmDelivery,
-        boolean releaseWithReset) {
+        boolean releaseWithReset, boolean writesAfterPeerFin) {
 
     public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_HALF_CLOSED_TIMEOUT = Duration.ofSeconds(30);
@@ -39,27 +44,31 @@ public record ConnectionOptions(
     }
 
     public static ConnectionOptions defaults() {
-        return new ConnectionOptions(DEFAULT_CLOSE_TIMEOUT, DEFAULT_HALF_CLOSED_TIMEOUT, Duration.ZERO, false, false);
+        return new ConnectionOptions(DEFAULT_CLOSE_TIMEOUT, DEFAULT_HALF_CLOSED_TIMEOUT, Duration.ZERO, false, false, false);
     }
 
     public ConnectionOptions withCloseTimeout(Duration value) {
-        return new ConnectionOptions(value, halfClosedTimeout, idleTimeout, confirmDelivery, releaseWithReset);
+        return new ConnectionOptions(value, halfClosedTimeout, idleTimeout, confirmDelivery, releaseWithReset, writesAfterPeerFin);
     }
 
     public ConnectionOptions withHalfClosedTimeout(Duration value) {
-        return new ConnectionOptions(closeTimeout, value, idleTimeout, confirmDelivery, releaseWithReset);
+        return new ConnectionOptions(closeTimeout, value, idleTimeout, confirmDelivery, releaseWithReset, writesAfterPeerFin);
     }
 
     public ConnectionOptions withIdleTimeout(Duration value) {
-        return new ConnectionOptions(closeTimeout, halfClosedTimeout, value, confirmDelivery, releaseWithReset);
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, value, confirmDelivery, releaseWithReset, writesAfterPeerFin);
     }
 
     public ConnectionOptions withConfirmDelivery(boolean value) {
-        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, value, releaseWithReset);
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, value, releaseWithReset, writesAfterPeerFin);
     }
 
     public ConnectionOptions withReleaseWithReset(boolean value) {
-        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, confirmDelivery, value);
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, confirmDelivery, value, writesAfterPeerFin);
+    }
+
+    public ConnectionOptions withWritesAfterPeerFin(boolean value) {
+        return new ConnectionOptions(closeTimeout, halfClosedTimeout, idleTimeout, confirmDelivery, releaseWithReset, value);
     }
 
     static void requirePositive(String name, Duration value) {

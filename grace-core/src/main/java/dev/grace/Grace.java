@@ -11,6 +11,12 @@ import java.util.Objects;
  * <p>{@code install} must run before the protocol's handlers are added (Grace goes first in
  * the pipeline so it sees every byte and every transport event) and on the channel's event
  * loop or before the channel is registered, as a {@code ChannelInitializer} does.
+ *
+ * <p>Grace turns on {@code ALLOW_HALF_CLOSURE}, so that it sees the peer's FIN as an event and
+ * not as a close. What a stock Netty pipeline expects still holds: unless the options say
+ * {@link ConnectionOptions#writesAfterPeerFin()}, the peer's FIN closes the connection
+ * gracefully, at once when the protocol is idle and otherwise as soon as it calls
+ * {@link Connection#markIdle()} (a response still being written is finished first).
  */
 public final class Grace {
     private Grace() {}

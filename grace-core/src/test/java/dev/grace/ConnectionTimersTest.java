@@ -78,7 +78,7 @@ class ConnectionTimersTest {
 
     @Test
     void aHalfClosedConnectionThatStaysSilentIsResetAtTheHalfClosedTimeout() {
-        Connection connection = open(ConnectionOptions.defaults().withHalfClosedTimeout(Duration.ofSeconds(3)));
+        Connection connection = open(ConnectionOptions.defaults().withHalfClosedTimeout(Duration.ofSeconds(3)).withWritesAfterPeerFin(true));
         channel.peerFin();
         assertThat(connection.state()).isEqualTo(ConnectionState.PEER_FIN_RECEIVED);
 
@@ -92,7 +92,7 @@ class ConnectionTimersTest {
 
     @Test
     void aZeroHalfClosedTimeoutLeavesAHalfClosedConnectionAlone() {
-        Connection connection = open(ConnectionOptions.defaults().withHalfClosedTimeout(Duration.ZERO));
+        Connection connection = open(ConnectionOptions.defaults().withHalfClosedTimeout(Duration.ZERO).withWritesAfterPeerFin(true));
         channel.peerFin();
         advance(TimeUnit.DAYS.toMillis(2));
         assertThat(connection.closeFuture()).isNotDone();

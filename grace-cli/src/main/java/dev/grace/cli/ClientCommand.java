@@ -122,7 +122,7 @@ final class ClientCommand implements Callable<Integer> {
     }
 
     private Connection install(Channel channel, OutputStream stdout) {
-        ConnectionOptions options = ConnectionOptions.defaults().withHalfClosedTimeout(timeout);
+        ConnectionOptions options = ConnectionOptions.defaults().withHalfClosedTimeout(timeout).withWritesAfterPeerFin(true);
         Connection connection = Grace.install(channel, options, new ConnectionListener() {
             @Override
             public void stateChanged(Connection c, ConnectionState from, ConnectionState to) {

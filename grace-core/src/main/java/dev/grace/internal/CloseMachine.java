@@ -221,6 +221,9 @@ final class CloseMachine {
             closeCleanly();
         } else if (state == ConnectionState.LINGERING) {
             lingerStep();
+        } else if (state == ConnectionState.PEER_FIN_RECEIVED && !options.writesAfterPeerFin()) {
+            // Without ALLOW_HALF_CLOSURE Netty closes here; Grace waits for what the protocol still owes.
+            idleClose.closeOnceIdle();
         }
     }
 
@@ -409,6 +412,12 @@ final class CloseMachine {
     void closeWhenIdle(long deadlineNanos) {
         closeBy(deadlineNanos);
         idleClose.closeWhenIdle(deadlineNanos);
+    }
+
+    /** IdleClose's graceful close: by its deadline or, with none ({@link Long#MAX_VALUE}), within the close timeout. */
+    void beginIdleClose(long deadlineNanos) {
+        beginClose(CloseMode.GRACEFUL,
+                deadlineNanos == Long.MAX_VALUE ? nanoTime.getAsLong() + options.closeTimeout().toNanos() : deadlineNanos);
     }
 
     void readPassDone() {

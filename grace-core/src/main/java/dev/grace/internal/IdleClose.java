@@ -1,7 +1,5 @@
 package dev.grace.internal;
 
-import dev.grace.CloseMode;
-
 /**
  * A drain's rule for one connection: close gracefully once the protocol is idle, its writes
  * reached the kernel and nothing it has not seen waits in the kernel's receive queue. A request
@@ -51,13 +49,20 @@ final class IdleClose {
         closeIfIdle();
     }
 
+    /** The peer's FIN came and the protocol does not write after it: close once idle, bounded by the close timeout. */
+    void closeOnceIdle() {
+        if (!asked) {
+            closeWhenIdle(Long.MAX_VALUE);
+        }
+    }
+
     void closeIfIdle() {
         if (!asked || busy || readPassPending || !machine.mayStartClosing()) {
             return;
         }
         if (machine.outputShut()) {
             // Our FIN is out: whatever arrives now, the peer sent after it could have seen it.
-            machine.beginClose(CloseMode.GRACEFUL, deadlineNanos);
+            machine.beginIdleClose(deadlineNanos);
             return;
         }
         if (io.writesInFlight()) {
@@ -66,7 +71,7 @@ final class IdleClose {
         }
         long unread = kernel.unreadInputBytes(io.bytesIn(), machine.inputShut());
         if (unread == 0) {
-            machine.beginClose(CloseMode.GRACEFUL, deadlineNanos);
+            machine.beginIdleClose(deadlineNanos);
             return;
         }
         // Unread input, or the transport cannot tell: one more read pass. Should the kernel keep
@@ -83,7 +88,7 @@ final class IdleClose {
         boolean nothingCame = io.bytesIn() == bytesInBeforePass && machine.inputShut() == inputShutBeforePass;
         fruitlessDelayNanos = nothingCame ? Math.max(1, 2 * fruitlessDelayNanos) : 1;
         if (unreadBeforePass < 0 && nothingCame && !busy && machine.mayStartClosing() && !io.writesInFlight()) {
-            machine.beginClose(CloseMode.GRACEFUL, deadlineNanos);
+            machine.beginIdleClose(deadlineNanos);
         } else {
             closeIfIdle();
         }

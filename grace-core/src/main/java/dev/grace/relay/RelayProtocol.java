@@ -40,15 +40,18 @@ public final class RelayProtocol implements Protocol {
         // One read is at most the relay's max buffer.
         int max = options.maxBufferBytes();
         this.readBuffers = new AdaptiveRecvByteBufAllocator(RelayOptions.MIN_BUFFER_BYTES, Math.min(2048, max), max);
-        ConnectionOptions legs = upstreamOptions.withHalfClosedTimeout(LEGS_HALF_CLOSED_TIMEOUT)
+        ConnectionOptions legs = upstreamOptions.withHalfClosedTimeout(LEGS_HALF_CLOSED_TIMEOUT).withWritesAfterPeerFin(true)
                 .withReleaseWithReset(options.upstreamRelease() == RelayOptions.UpstreamRelease.RESET);
         this.upstream = new UpstreamConnect(target, options, legs, readBuffers);
     }
 
-    /** The client legs' half-closed states are bounded by the relay's fin timer, not by Grace's timeout. */
+    /**
+     * A relay carries each direction on after the other's FIN; the client legs' half-closed states
+     * are bounded by the relay's fin timer, not by Grace's timeout.
+     */
     @Override
     public ConnectionOptions connectionOptions(ConnectionOptions asked) {
-        return asked.withHalfClosedTimeout(LEGS_HALF_CLOSED_TIMEOUT);
+        return asked.withHalfClosedTimeout(LEGS_HALF_CLOSED_TIMEOUT).withWritesAfterPeerFin(true);
     }
 
     @Override

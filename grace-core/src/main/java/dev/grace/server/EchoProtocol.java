@@ -1,6 +1,7 @@
 package dev.grace.server;
 
 import dev.grace.Connection;
+import dev.grace.ConnectionOptions;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -30,6 +31,12 @@ public final class EchoProtocol implements Protocol {
     public void connectionOpened(Connection connection) {
         connection.channel().config().setAutoRead(false);
         connection.channel().pipeline().addLast(HANDLER_NAME, new Echo(connection));
+    }
+
+    /** After the client's FIN the echo still owes what it has not echoed yet. */
+    @Override
+    public ConnectionOptions connectionOptions(ConnectionOptions asked) {
+        return asked.withWritesAfterPeerFin(true);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.grace.testing;
 
 import dev.grace.Connection;
+import dev.grace.ConnectionOptions;
 import dev.grace.server.Protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -24,6 +25,12 @@ public final class Protocols {
     public static final class Sink implements Protocol {
         private final BlockingQueue<String> received = new LinkedBlockingQueue<>();
         private final BlockingQueue<Connection> sawPeerFin = new LinkedBlockingQueue<>();
+
+        /** The test writes after the peer's FIN. */
+        @Override
+        public ConnectionOptions connectionOptions(ConnectionOptions asked) {
+            return asked.withWritesAfterPeerFin(true);
+        }
 
         @Override
         public void connectionOpened(Connection connection) {

@@ -130,7 +130,7 @@ public final class Load {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel channel) {
-                        Connection connection = Grace.install(channel, ConnectionOptions.defaults(), ConnectionListener.NONE);
+                        Connection connection = Grace.install(channel, ConnectionOptions.defaults().withWritesAfterPeerFin(true), ConnectionListener.NONE);
                         Exchange exchange = switch (settings.mode()) {
                             case ECHO -> new PingPong(Load.this, id, connection);
                             case STREAM -> new Stream(Load.this, id, connection);
