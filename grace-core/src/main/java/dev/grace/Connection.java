@@ -97,4 +97,12 @@ public interface Connection {
     void markIdle();
 
     boolean isIdle();
+
+    /**
+     * A goodbye window: busy for at most {@code window}, then idle again unless the protocol marked
+     * it busy since. A drain hook calls it on a connection that has nothing in flight, so that a
+     * request already on its way is answered (and carries the goodbye) instead of racing our FIN;
+     * {@link #markIdle()} ends the window early. The drain's deadline still applies.
+     */
+    void holdOpen(Duration window);
 }

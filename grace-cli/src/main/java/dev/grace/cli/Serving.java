@@ -42,11 +42,11 @@ final class Serving {
             return ExitCode.IO_FAILURE;
         }
         Server server = started[0];
-        StopSignals<DrainReport> signals = StopSignals.install(server::stop);
+        server.stopOnSignals();
         out.println("listening on " + Values.format(server.localAddress()));
         out.flush();
 
-        DrainReport report = signals.awaitStop();
+        DrainReport report = server.terminationFuture().join();
         err.println(Lines.drained(report));
         err.flush();
         if (admin != null) {

@@ -409,6 +409,14 @@ final class CloseMachine {
         return idleClose.isIdle();
     }
 
+    long hold() {
+        return idleClose.hold();
+    }
+
+    void releaseHold(long marks) {
+        idleClose.releaseHold(marks);
+    }
+
     void closeWhenIdle(long deadlineNanos) {
         closeBy(deadlineNanos);
         idleClose.closeWhenIdle(deadlineNanos);

@@ -217,6 +217,15 @@ final class GracefulConnection extends ChannelDuplexHandler implements Connectio
     }
 
     @Override
+    public void holdOpen(Duration window) {
+        long nanos = window.toNanos();
+        onEventLoop(() -> {
+            long marks = machine.hold();
+            channel.eventLoop().schedule(() -> machine.releaseHold(marks), nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        });
+    }
+
+    @Override
     public boolean isIdle() {
         return machine.isIdle();
     }

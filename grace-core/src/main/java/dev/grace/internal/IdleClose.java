@@ -16,6 +16,7 @@ final class IdleClose {
     private final CloseMachine.Kernel kernel;
 
     private volatile boolean busy;
+    private long busyMarks;
     private boolean asked;
     private long deadlineNanos;
     private boolean readPassPending;
@@ -32,6 +33,20 @@ final class IdleClose {
 
     void markBusy() {
         busy = true;
+        busyMarks++;
+    }
+
+    /** Busy, as {@link #markBusy()}; returns what {@link #releaseHold} needs to tell whether the protocol marked it busy since. */
+    long hold() {
+        markBusy();
+        return busyMarks;
+    }
+
+    /** The end of a hold: idle again, unless the protocol marked the connection busy since it began. */
+    void releaseHold(long marks) {
+        if (busyMarks == marks && busy) {
+            markIdle();
+        }
     }
 
     void markIdle() {

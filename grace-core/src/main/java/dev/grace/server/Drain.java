@@ -48,7 +48,10 @@ final class Drain {
         void awaitAcceptedInitialized(long timeoutMillis) throws InterruptedException;
 
         /** The protocol's drain hook, on the connection's event loop. */
-        void drainStarted(Connection connection);
+        void drainStarted(Connection connection, Duration timeLeft);
+
+        /** The protocol's running request totals. */
+        RequestCounts requestCounts();
 
         /** Completes once every connection the server adopted is closed. */
         CompletableFuture<Void> adoptedClosed();
@@ -76,6 +79,7 @@ final class Drain {
     private volatile boolean joining;
     private volatile boolean trackingDone;
     private volatile long startNanos;
+    private volatile RequestCounts requestsAtStart = RequestCounts.NONE;
     private volatile long deadlineNanos;
 
     Drain(ServerOptions options, Target server) {
@@ -119,6 +123,7 @@ final class Drain {
      * only hands one task to each loop.
      */
     private void startClosingIdle() {
+        requestsAtStart = server.requestCounts();
         startNanos = System.nanoTime();
         deadlineNanos = startNanos + options.drainTimeout().toNanos();
         joining = true;
@@ -203,7 +208,8 @@ final class Drain {
             counts.put(outcome, outcomeCounts.get(outcome.ordinal()));
         }
         return new DrainReport(counts, discardedUnsent.sum(), discardedInbound.sum(),
-                Duration.ofNanos(System.nanoTime() - startNanos), forced.isDone());
+                Duration.ofNanos(System.nanoTime() - startNanos), forced.isDone(),
+                server.requestCounts().since(requestsAtStart));
     }
 
     /** Counts {@code connection} in the report; returns false if it already was. */
@@ -281,13 +287,14 @@ final class Drain {
 
     /** On {@code connection}'s event loop. */
     private void askToClose(Connection connection) {
+        Duration timeLeft = Duration.ofNanos(Math.max(0, deadlineNanos - System.nanoTime()));
         try {
-            server.drainStarted(connection);
+            server.drainStarted(connection, timeLeft);
         } catch (RuntimeException e) {
             log.warn("drain hook of {} failed on {}", server, connection, e);
             connection.markIdle();
         }
-        connection.closeWhenIdle(Duration.ofNanos(Math.max(0, deadlineNanos - System.nanoTime())));
+        connection.closeWhenIdle(timeLeft);
     }
 
     /** Connections the server adopted (a relay's upstream legs) get until the deadline too, then RST. */

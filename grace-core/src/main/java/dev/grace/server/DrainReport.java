@@ -15,9 +15,16 @@ import java.util.Map;
  * @param discardedInbound  bytes read and dropped by lingering close
  * @param duration          from the start of the drain (after the drain delay) to the last close
  * @param forced            a second stop request aborted what was left
+ * @param requests          what the protocol's requests did from the drain's start to its end
  */
 public record DrainReport(
-        Map<Outcome, Integer> outcomes, long discardedUnsent, long discardedInbound, Duration duration, boolean forced) {
+        Map<Outcome, Integer> outcomes, long discardedUnsent, long discardedInbound, Duration duration, boolean forced,
+        RequestCounts requests) {
+
+    public DrainReport(Map<Outcome, Integer> outcomes, long discardedUnsent, long discardedInbound, Duration duration,
+            boolean forced) {
+        this(outcomes, discardedUnsent, discardedInbound, duration, forced, RequestCounts.NONE);
+    }
 
     public DrainReport {
         EnumMap<Outcome, Integer> complete = new EnumMap<>(Outcome.class);
@@ -25,6 +32,7 @@ public record DrainReport(
             complete.put(outcome, outcomes.getOrDefault(outcome, 0));
         }
         outcomes = Collections.unmodifiableMap(complete);
+        java.util.Objects.requireNonNull(requests, "requests");
     }
 
     public int count(Outcome outcome) {

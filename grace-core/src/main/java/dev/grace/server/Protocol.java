@@ -24,6 +24,21 @@ public interface Protocol {
     default void drainStarted(Connection connection) {}
 
     /**
+     * As {@link #drainStarted(Connection)}, knowing how long the drain's deadline leaves: a
+     * protocol with a last word for that moment (HTTP/2 resets its open streams) schedules it
+     * a little before Grace resets the connection. An idle connection with no response to
+     * carry a goodbye can be held for a request or two with {@link Connection#holdOpen}.
+     */
+    default void drainStarted(Connection connection, java.time.Duration timeLeft) {
+        drainStarted(connection);
+    }
+
+    /** Running totals of the protocol's requests, for the drain's report; {@link RequestCounts#NONE} without requests. */
+    default RequestCounts requestCounts() {
+        return RequestCounts.NONE;
+    }
+
+    /**
      * The options Grace puts on this protocol's connections, given the server's: a protocol
      * whose own timers bound a state (a relay's fin timeout bounds half-closed legs) adjusts them.
      */

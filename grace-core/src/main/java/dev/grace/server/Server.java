@@ -141,6 +141,16 @@ public final class Server implements AutoCloseable {
         return drain.report().copy();
     }
 
+    /**
+     * SIGTERM and SIGINT stop this server: the first signal drains it, the next aborts what is
+     * left. Signals, not a shutdown hook, so that the second one is still seen while the drain
+     * runs. Returns this server; pair it with {@link #awaitTermination()} in {@code main}.
+     */
+    public Server stopOnSignals() {
+        SignalStop.add(this);
+        return this;
+    }
+
     /** Blocks until the server has stopped (see {@link #terminationFuture()}) and returns the drain's report. */
     public DrainReport awaitTermination() throws InterruptedException {
         try {
@@ -244,8 +254,13 @@ public final class Server implements AutoCloseable {
         }
 
         @Override
-        public void drainStarted(Connection connection) {
-            protocol.drainStarted(connection);
+        public void drainStarted(Connection connection, java.time.Duration timeLeft) {
+            protocol.drainStarted(connection, timeLeft);
+        }
+
+        @Override
+        public RequestCounts requestCounts() {
+            return protocol.requestCounts();
         }
 
         @Override

@@ -55,6 +55,11 @@ class EchoQuietRuleTest {
         }
 
         @Override
+        public void holdOpen(Duration window) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
         public ConnectionState state() {
             return ConnectionState.OPEN;
         }
