@@ -35,6 +35,18 @@ final class Lines {
                 + " ms=" + report.duration().toMillis();
     }
 
+    /** The outcome line of an HTTP connection: {@link #closed} and {@code requests=N}. */
+    static String closedRequests(CloseReport report, int requests) {
+        return closed(report) + " requests=" + requests;
+    }
+
+    /** The drain line of an HTTP server: {@link #drained} and {@code requests_finished=N goodbyes=N}, counted from the drain's start. */
+    static String drainedRequests(DrainReport report) {
+        return drained(report) + " requests_finished=" + report.requests().finished() + " goodbyes=" + report.requests().goodbyes()
+                + " in_flight_at_start=" + report.requests().inFlight() + " closed_idle=" + report.requests().closedIdle()
+                + " discarded_after_goodbye=" + report.requests().discardedAfterGoodbye();
+    }
+
     /**
      * {@code relayed client=127.0.0.1:5000 upstream=127.0.0.1:6379 first=client client_to_upstream=FIN
      * upstream_to_client=FIN bytes_to_upstream=14 bytes_to_client=5 client=FIN_BOTH_WAYS upstream=FIN_BOTH_WAYS ms=3}

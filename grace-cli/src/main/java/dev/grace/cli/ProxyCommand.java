@@ -105,7 +105,7 @@ final class ProxyCommand implements Callable<Integer> {
                 .withDrainTimeout(drainTimeout)
                 .withConnection(connection);
         RelayProtocol protocol = new RelayProtocol(to, relay, connection, sessionLines(err));
-        return Serving.serve("proxy", out, err, options, protocol, adminPort, false);
+        return Serving.serve("proxy", out, err, options, protocol, adminPort, false, false);
     }
 
     private RelayListener sessionLines(PrintWriter err) {

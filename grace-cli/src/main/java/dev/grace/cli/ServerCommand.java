@@ -1,6 +1,8 @@
 package dev.grace.cli;
 
 import dev.grace.ConnectionOptions;
+import dev.grace.cli.http.Routes;
+import dev.grace.http.HttpProtocol;
 import dev.grace.server.EchoProtocol;
 import dev.grace.server.ServerOptions;
 import java.io.PrintWriter;
@@ -18,7 +20,7 @@ import picocli.CommandLine.Spec;
  * prints the {@code drained:} line and exits 0.
  */
 @Command(name = "server", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Echo server that ends every connection correctly and drains on SIGTERM or SIGINT.",
+        description = {"Echo or HTTP server that ends every connection correctly and drains on SIGTERM or SIGINT.",
                 "A second signal aborts whatever the drain has not finished."})
 final class ServerCommand implements Callable<Integer> {
     @Spec
@@ -31,6 +33,14 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "7000", converter = Values.Port.class, paramLabel = "PORT",
             description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
+
+    @Option(names = "--protocol", defaultValue = "echo", converter = Values.ProtocolName.class, paramLabel = "echo|http",
+            description = "What to serve: echo, or HTTP/1.1 and HTTP/2 cleartext with the routes /, /delay/MS, /bytes/N, POST /echo and /ws (default: ${DEFAULT-VALUE}).")
+    String protocol;
+
+    @Option(names = "--close-spread", defaultValue = "0s", paramLabel = "DURATION",
+            description = "Spread a drain's closes of idle connections over this window (at most half the drain timeout), so clients do not all reconnect at once (default: ${DEFAULT-VALUE}).")
+    Duration closeSpread;
 
     @Option(names = "--drain-timeout", defaultValue = "30s", paramLabel = "DURATION",
             description = "Deadline of a drain, counted after the drain delay; what is left is aborted (default: ${DEFAULT-VALUE}).")
@@ -67,8 +77,15 @@ final class ServerCommand implements Callable<Integer> {
                 .withTransport(transport.chosen())
                 .withDrainDelay(drainDelay)
                 .withDrainTimeout(drainTimeout)
+                .withIdleCloseWindow(closeSpread)
                 .withConnection(ConnectionOptions.defaults().withCloseTimeout(closeTimeout).withIdleTimeout(idleTimeout));
+        if (closeSpread.compareTo(drainTimeout.dividedBy(2)) > 0) {
+            err.println("server: --close-spread " + Values.formatDuration(closeSpread) + " is over half the drain timeout; closes are spread over "
+                    + Values.formatDuration(drainTimeout.dividedBy(2)));
+        }
 
-        return Serving.serve("server", out, err, options, new EchoProtocol(), adminPort, log.shows(LogLevel.INFO));
+        boolean http = protocol.equals("http");
+        return Serving.serve("server", out, err, options, http ? new HttpProtocol(Routes::new) : new EchoProtocol(), adminPort,
+                log.shows(LogLevel.INFO), http);
     }
 }

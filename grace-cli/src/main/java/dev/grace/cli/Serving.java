@@ -2,6 +2,7 @@ package dev.grace.cli;
 
 import dev.grace.CloseReport;
 import dev.grace.Connection;
+import dev.grace.http.HttpProtocol;
 import dev.grace.server.DrainReport;
 import dev.grace.server.Protocol;
 import dev.grace.server.Server;
@@ -21,9 +22,10 @@ final class Serving {
      * Serves until a signal has drained the server; returns the exit code.
      *
      * @param outcomeLines one {@code closed ...} line per connection (the proxy prints its own lines)
+     * @param requestCounts the lines add the HTTP request counts
      */
     static int serve(String command, PrintWriter out, PrintWriter err, ServerOptions options, Protocol protocol,
-            Integer adminPort, boolean outcomeLines) {
+            Integer adminPort, boolean outcomeLines, boolean requestCounts) {
         ServerMetrics metrics = new ServerMetrics();
         Server[] started = new Server[1];
         AdminEndpoint admin = null;
@@ -33,7 +35,7 @@ final class Serving {
                         () -> started[0] != null && started[0].isReady());
                 out.println("admin on " + Values.format(admin.address()));
             }
-            started[0] = Server.start(options, protocol, listener(metrics, err, outcomeLines));
+            started[0] = Server.start(options, protocol, listener(metrics, err, outcomeLines, requestCounts));
         } catch (IOException e) {
             err.println(command + ": " + e.getMessage());
             if (admin != null) {
@@ -47,7 +49,7 @@ final class Serving {
         out.flush();
 
         DrainReport report = server.terminationFuture().join();
-        err.println(Lines.drained(report));
+        err.println(requestCounts ? Lines.drainedRequests(report) : Lines.drained(report));
         err.flush();
         if (admin != null) {
             admin.close();
@@ -56,7 +58,7 @@ final class Serving {
     }
 
     /** Metrics for the admin endpoint and, when asked, one outcome line per connection. */
-    private static ServerListener listener(ServerMetrics metrics, PrintWriter err, boolean outcomeLines) {
+    private static ServerListener listener(ServerMetrics metrics, PrintWriter err, boolean outcomeLines, boolean requestCounts) {
         return new ServerListener() {
             @Override
             public void accepted(Connection connection) {
@@ -67,7 +69,7 @@ final class Serving {
             public void closed(Connection connection, CloseReport report) {
                 metrics.closed(connection, report);
                 if (outcomeLines) {
-                    err.println(Lines.closed(report));
+                    err.println(requestCounts ? Lines.closedRequests(report, HttpProtocol.requests(connection)) : Lines.closed(report));
                 }
             }
 

@@ -124,6 +124,22 @@ final class Values {
         }
     }
 
+    /** {@code echo} or {@code http}. */
+    static final class ProtocolName implements ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            String name = value.toLowerCase(Locale.ROOT);
+            if (!name.equals("echo") && !name.equals("http")) {
+                throw new TypeConversionException("'" + value + "' is not a protocol (echo or http)");
+            }
+            return name;
+        }
+    }
+
+    static String formatDuration(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+
     /** {@code auto}, {@code epoll} or {@code nio}; availability is checked when the command runs. */
     static final class TransportName implements ITypeConverter<String> {
         @Override
