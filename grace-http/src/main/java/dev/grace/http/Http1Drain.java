@@ -59,6 +59,7 @@ final class Http1Drain extends ChannelDuplexHandler {
     private boolean draining;
     private boolean drainGoodbye;
     private ScheduledFuture<?> quietCheck;
+    private boolean countedClosedIdle;
 
     Http1Drain(Connection connection, HttpTally tally, InputWatch input, HttpProtocol.ConnectionRequests requests) {
         this.connection = connection;
@@ -102,6 +103,10 @@ final class Http1Drain extends ChannelDuplexHandler {
     }
 
     private void requestArrived(HttpRequest request) {
+        if (countedClosedIdle) {
+            countedClosedIdle = false;
+            tally.closedIdle(-1);
+        }
         connection.markBusy();
         cancelQuietCheck();
         requests.count++;
@@ -154,8 +159,6 @@ final class Http1Drain extends ChannelDuplexHandler {
         if (!unanswered.isEmpty()) {
             tally.requestsAbandoned(unanswered.size());
             unanswered.clear();
-        } else if (draining && !drainGoodbye && !switchingProtocols) {
-            tally.closedIdle();
         }
         queued.forEach(ReferenceCountUtil::release);
         queued.clear();
@@ -284,6 +287,9 @@ final class Http1Drain extends ChannelDuplexHandler {
         }
         long quietNanos = ctx.executor().ticker().nanoTime() - input.lastInputNanos();
         if (quietNanos >= QUIET_NANOS && !input.partial()) {
+            // Counted now, before Grace's close completes the drain; taken back if a request still comes.
+            countedClosedIdle = true;
+            tally.closedIdle(1);
             connection.markIdle();
             return;
         }

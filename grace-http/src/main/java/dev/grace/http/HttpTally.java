@@ -30,8 +30,8 @@ final class HttpTally {
         goodbyes.increment();
     }
 
-    void closedIdle() {
-        closedIdle.increment();
+    void closedIdle(int delta) {
+        closedIdle.add(delta);
     }
 
     void discardedAfterGoodbye() {

@@ -29,6 +29,8 @@ public final class Tools {
             Map.entry("nginx", "nginx"),
             Map.entry("socat", "socat"),
             Map.entry("curl", "curl"),
+            Map.entry("wrk", "wrk"),
+            Map.entry("h2load", "nghttp2-client"),
             Map.entry("chromium", "chromium"),
             Map.entry("python3", "python3"));
 
