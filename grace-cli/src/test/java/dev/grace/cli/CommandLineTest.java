@@ -36,6 +36,8 @@ class CommandLineTest {
         "server --port abc              | server: Invalid value for option '--port': 'abc' is not a port (0-65535)",
         "server --drain-timeout banana  | server: Invalid value for option '--drain-timeout': 'banana' is not a duration (use 250ms, 30s, 2m or 1h)",
         "server --drain-delay 30        | server: Invalid value for option '--drain-delay': '30' is not a duration (use 250ms, 30s, 2m or 1h)",
+        "server --protocol gopher       | server: Invalid value for option '--protocol': 'gopher' is not a protocol (echo or http)",
+        "server --close-spread 1        | server: Invalid value for option '--close-spread': '1' is not a duration (use 250ms, 30s, 2m or 1h)",
         "server --idle-timeout 1.5s     | server: Invalid value for option '--idle-timeout': '1.5s' is not a duration (use 250ms, 30s, 2m or 1h)",
         "server --bind 999.1.1.1        | server: Invalid value for option '--bind': '999.1.1.1' is not an address",
         "server --admin-port 65536      | server: Invalid value for option '--admin-port': '65536' is not a port (0-65535)",
@@ -145,7 +147,7 @@ class CommandLineTest {
     @Test
     void serverHelpListsEveryFlagOfTheContract() {
         assertThat(run("server", "--help").out()).contains("--bind", "--port", "--drain-timeout", "--drain-delay",
-                "--idle-timeout", "--close-timeout", "--admin-port", "--transport", "--log");
+                "--idle-timeout", "--close-timeout", "--admin-port", "--transport", "--log", "--protocol", "--close-spread");
     }
 
     @Test
