@@ -46,13 +46,13 @@ nginx_conf() { # port1 port2 deadline
 daemon off;
 master_process on;
 worker_processes 1;
+worker_shutdown_timeout ${3}s;
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/logs/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
-  worker_shutdown_timeout ${3}s;
   server { listen 127.0.0.1:$1; location / { return 200 "ok\n"; } }
   server { listen 127.0.0.1:$2 http2; location / { return 200 "ok\n"; } }
 }
@@ -74,7 +74,10 @@ start() {
       nginx_conf "$h1_port" "$h2_port" "$2"
       background "$log" "$server_cpu" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
       server_pid="${pids[-1]}"
-      until curl -s -o /dev/null "http://127.0.0.1:$h1_port/"; do sleep 0.1; done ;;
+      until curl -s -o /dev/null "http://127.0.0.1:$h1_port/"; do
+        kill -0 "$server_pid" 2>/dev/null || { echo "http-drain: nginx failed to start; see $log" >&2; cat "$log" >&2; exit 1; }
+        sleep 0.1
+      done ;;
   esac
 }
 
