@@ -89,6 +89,8 @@ class HttpInteropIT {
                     .isEqualTo("405");
             assertThat(run(List.of(curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", url(address, "/no/such/path"))))
                     .isEqualTo("404");
+            assertThat(run(List.of(curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "GET", "-H", "Expect:",
+                    "--data-binary", "@" + upload, url(address, "/")))).as("a body over 1 MiB where none is streamed").isEqualTo("413");
 
             grace.signal("TERM");
             assertThat(grace.awaitExit(20)).isZero();

@@ -14,12 +14,16 @@ public interface Protocol {
     void connectionOpened(Connection connection);
 
     /**
-     * The server is draining. A protocol that can say goodbye (a close frame, a
-     * {@code Connection: close} header) does it here; either way it calls
-     * {@link Connection#markIdle()} once it has nothing more to send, and Grace then closes the
-     * connection gracefully. Before that FIN Grace makes sure nothing waits unread in the kernel:
-     * input found there is handed to the protocol first (its handlers read it), and the protocol
-     * is expected to mark itself busy again while it answers.
+     * The server is draining; on the connection's event loop. A protocol that can say goodbye
+     * does it here (a close frame, a GOAWAY) or on its next response ({@code Connection: close});
+     * either way it calls {@link Connection#markIdle()} once it has nothing more to send, and Grace
+     * then closes the connection gracefully. A connection that is idle when this returns is
+     * closed at once: one with no response to carry the goodbye can be kept for a request that is
+     * already on its way with {@link Connection#holdOpen} (or {@link Connection#markBusy()} and a
+     * timer of the protocol's own, as {@code grace-http}'s quiet rule does). Before the FIN Grace
+     * makes sure nothing waits unread in the kernel: input found there is handed to the protocol
+     * first (its handlers read it), and the protocol is expected to mark itself busy again while
+     * it answers.
      */
     default void drainStarted(Connection connection) {}
 

@@ -3,7 +3,6 @@ package dev.grace.http;
 import dev.grace.Connection;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderResult;
@@ -27,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One HTTP/1.1 connection's requests, between the codec and the application: busy from a
- * request to the last byte of its response; pipelined requests handed to the application one at
+ * request to the last byte of its response (once written, Grace sees it to the kernel before any FIN); pipelined requests handed to the application one at
  * a time, so they are answered in order; a malformed request answered here (400, 431, 505) and
  * the connection closed gracefully after the answer.
  *
@@ -148,8 +147,7 @@ final class Http1Drain extends ChannelDuplexHandler {
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=us-ascii");
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
         HttpUtil.setKeepAlive(response, false);
-        ChannelPromise promise = ctx.newPromise();
-        write(ctx, response, promise);
+        write(ctx, response, ctx.newPromise());
         ctx.flush();
     }
 
@@ -175,12 +173,14 @@ final class Http1Drain extends ChannelDuplexHandler {
             switchingProtocols = true;
             responseHeadOut = true;
         }
-        if (msg instanceof LastHttpContent && responseHeadOut) {
-            responseHeadOut = false;
-            promise = promise.unvoid();
-            promise.addListener((ChannelFutureListener) f -> responseFinished(f.isSuccess()));
-        }
+        boolean last = msg instanceof LastHttpContent && responseHeadOut;
         ctx.write(msg, promise);
+        if (last) {
+            // Written is enough: Grace sends no FIN, for a goodbye or for idleness, before every
+            // write reached the kernel, and a write that fails aborts the connection.
+            responseHeadOut = false;
+            responseFinished();
+        }
     }
 
     private void responseStarts(HttpResponse response) {
@@ -204,18 +204,14 @@ final class Http1Drain extends ChannelDuplexHandler {
                 || code == 204 || code == 304 || response instanceof FullHttpResponse;
     }
 
-    private void responseFinished(boolean written) {
+    private void responseFinished() {
         unanswered.poll();
         answering = false;
-        if (written) {
-            tally.requestFinished();
-        } else {
-            tally.requestsAbandoned(1);
-        }
+        tally.requestFinished();
         if (switchingProtocols) {
             return;
         }
-        if (closeAfterResponse || !written) {
+        if (closeAfterResponse) {
             goodbyeSaid = true;
             releaseQueued();
             // Grace makes this graceful: FIN once the response reached the kernel, input after it discarded.
