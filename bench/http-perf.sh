@@ -54,7 +54,7 @@ done
 echo "| client | grace req/s (per round) | plain Netty req/s (per round) | grace / plain Netty (median) |"
 echo "| --- | --- | --- | --- |"
 for client in wrk h2load; do
-  read -r g _ _ < <(stats ${rates[grace-$client]})
-  read -r p _ _ < <(stats ${rates[raw-netty-$client]})
+  read -r g _ _ < <(stats ${rates[grace-$client]}) || true
+  read -r p _ _ < <(stats ${rates[raw-netty-$client]}) || true
   echo "| $client | ${rates[grace-$client]}| ${rates[raw-netty-$client]}| $(awk -v g="$g" -v p="$p" 'BEGIN { printf "%.2f", g / p }') |"
 done

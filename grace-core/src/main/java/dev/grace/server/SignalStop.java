@@ -12,17 +12,29 @@ import sun.misc.Signal;
  */
 final class SignalStop {
     private static final Set<Server> servers = ConcurrentHashMap.newKeySet();
+    private static final String[] SIGNALS = {"TERM", "INT"};
     private static boolean installed;
 
     private SignalStop() {}
 
     static synchronized void add(Server server) {
         servers.add(server);
-        server.terminationFuture().whenComplete((report, failure) -> servers.remove(server));
+        server.terminationFuture().whenComplete((report, failure) -> removed(server));
         if (!installed) {
             installed = true;
-            for (String name : new String[] {"TERM", "INT"}) {
+            for (String name : SIGNALS) {
                 Signal.handle(new Signal(name), signal -> servers.forEach(Server::stop));
+            }
+        }
+    }
+
+    /** With no server left to stop, the signals end the JVM again as they did before. */
+    private static synchronized void removed(Server server) {
+        servers.remove(server);
+        if (servers.isEmpty() && installed) {
+            installed = false;
+            for (String name : SIGNALS) {
+                Signal.handle(new Signal(name), sun.misc.SignalHandler.SIG_DFL);
             }
         }
     }

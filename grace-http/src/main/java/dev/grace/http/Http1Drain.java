@@ -4,14 +4,18 @@ import dev.grace.Connection;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -20,26 +24,32 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
  * One HTTP/1.1 connection's requests, between the codec and the application: busy from a
- * request to the last byte of its response (once written, Grace sees it to the kernel before any FIN); pipelined requests handed to the application one at
- * a time, so they are answered in order; a malformed request answered here (400, 431, 505) and
- * the connection closed gracefully after the answer.
+ * request to the last byte of its response (once written, Grace sees it to the kernel before any
+ * FIN); pipelined requests handed to the application one at a time, so they are answered in
+ * order; a malformed request answered here (400, 431, 505) and the connection closed gracefully
+ * after the answer.
  *
  * <p>On drain the response in flight, or the next one, carries {@code Connection: close} (the
  * last of the requests already received, when several are pipelined) and the connection closes
- * gracefully after it. A connection with nothing in flight is idle once nothing arrived for
- * {@link HttpProtocol#QUIET_MILLIS} and the codec holds no partial request: then Grace sends
- * the FIN. A client that keeps sending therefore learns of the drain from a response, never
- * from a FIN racing its next request. Confined to the connection's event loop.
+ * gracefully after it. A connection with nothing in flight is idle once nothing arrived, and
+ * nothing of ours was still leaving, for {@link HttpProtocol#QUIET_MILLIS}, and the codec holds
+ * no partial request: then Grace sends the FIN. A client that keeps sending therefore learns of
+ * the drain from a response, never from a FIN racing its next request. Confined to the
+ * connection's event loop.
  */
 final class Http1Drain extends ChannelDuplexHandler {
     static final String NAME = "grace-http1";
     private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(HttpProtocol.QUIET_MILLIS);
+    private static final Integer CLOSE_AFTER = 1;
+    private static final Integer HTTP_1_0 = 2;
 
     private final Connection connection;
     private final HttpTally tally;
@@ -47,16 +57,20 @@ final class Http1Drain extends ChannelDuplexHandler {
     private final HttpProtocol.ConnectionRequests requests;
     /** Objects of requests behind the one the application is answering. */
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
-    /** For each request received and not yet answered, in order: whether it asked to close after. */
-    private final ArrayDeque<Boolean> unanswered = new ArrayDeque<>();
+    /** Each request received and not yet answered, in order: {@link #CLOSE_AFTER} and {@link #HTTP_1_0} bits. */
+    private final ArrayDeque<Integer> unanswered = new ArrayDeque<>();
+    private final Runnable deliverQueued = this::deliverQueued;
     private ChannelHandlerContext ctx;
     private boolean answering;
     private boolean responseHeadOut;
     private boolean closeAfterResponse;
     private boolean goodbyeSaid;
     private boolean switchingProtocols;
+    private boolean readingPaused;
+    private boolean upgradeChecked;
     private boolean draining;
-    private boolean drainGoodbye;
+    private long drainDeadlineNanos;
+    private long lastResponseWrittenNanos;
     private ScheduledFuture<?> quietCheck;
     private boolean countedClosedIdle;
 
@@ -70,10 +84,32 @@ final class Http1Drain extends ChannelDuplexHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        input.partialRequestsTo(this);
+    }
+
+    /** Replaced by HTTP/2 or a WebSocket, or the channel is gone: nothing of ours may stay behind. */
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancelQuietCheck();
+        input.partialRequestsTo(null);
+        for (Object msg : queued) {
+            if (msg instanceof HttpRequest) {
+                tally.requestsAbandoned(1);
+                unanswered.pollLast();
+            }
+            ReferenceCountUtil.release(msg);
+        }
+        queued.clear();
+        resumeReading();
     }
 
     boolean draining() {
         return draining;
+    }
+
+    /** What the drain's deadline still leaves, for the protocol that takes over from this one. */
+    Duration drainTimeLeft() {
+        return Duration.ofNanos(Math.max(0, drainDeadlineNanos - ctx.executor().ticker().nanoTime()));
     }
 
     // ---- inbound -----------------------------------------------------------------------------
@@ -94,8 +130,7 @@ final class Http1Drain extends ChannelDuplexHandler {
         }
         if (!queued.isEmpty() || (msg instanceof HttpRequest && answering)) {
             queued.add(msg);
-            // Bounded: no more reads until the application has caught up.
-            ctx.channel().config().setAutoRead(false);
+            pauseReading();
             return;
         }
         deliver(msg);
@@ -110,7 +145,23 @@ final class Http1Drain extends ChannelDuplexHandler {
         cancelQuietCheck();
         requests.count++;
         tally.requestStarted();
-        unanswered.add(!HttpUtil.isKeepAlive(request));
+        int flags = HttpUtil.isKeepAlive(request) ? 0 : CLOSE_AFTER;
+        if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            flags |= HTTP_1_0;
+        }
+        unanswered.add(flags);
+    }
+
+    /** The codec holds the start of a request: during a drain that is busy, even after the quiet rule said idle. */
+    void partialRequest() {
+        if (draining && unanswered.isEmpty() && !goodbyeSaid) {
+            if (countedClosedIdle) {
+                countedClosedIdle = false;
+                tally.closedIdle(-1);
+            }
+            connection.markBusy();
+            checkQuiet();
+        }
     }
 
     private void deliver(Object msg) {
@@ -122,8 +173,33 @@ final class Http1Drain extends ChannelDuplexHandler {
                 refuse(refusal);
                 return;
             }
+            firstRequestSeen();
+            if (HttpUtil.is100ContinueExpected(request)) {
+                ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+                request.headers().remove(HttpHeaderNames.EXPECT);
+            }
+        } else if (msg instanceof HttpContent content && content.decoderResult().isFailure()) {
+            // A broken body: the codec now drops everything after it. What the application has is not
+            // the request the client sent, so it must not answer it as if it were.
+            ReferenceCountUtil.release(msg);
+            if (responseHeadOut) {
+                connection.abort();
+            } else {
+                refuse(HttpResponseStatus.BAD_REQUEST);
+            }
+            return;
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /** Clients ask for h2c on a connection's first request; after it the upgrade handler would only cost every later message a look. */
+    private void firstRequestSeen() {
+        if (!upgradeChecked) {
+            upgradeChecked = true;
+            if (ctx.pipeline().get(HttpServerUpgradeHandler.class) != null) {
+                ctx.pipeline().remove(HttpServerUpgradeHandler.class);
+            }
+        }
     }
 
     /** What the codec could not accept; null for a request the application may answer. */
@@ -140,8 +216,11 @@ final class Http1Drain extends ChannelDuplexHandler {
         return null;
     }
 
-    /** Answered here, completely, with Connection: close; the codec discards what follows. */
-    private void refuse(HttpResponseStatus status) {
+    /**
+     * Answers the current request here, completely, with Connection: close; nothing the
+     * application writes for it afterwards goes out.
+     */
+    void refuse(HttpResponseStatus status) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.copiedBuffer(status.reasonPhrase() + "\n", StandardCharsets.US_ASCII));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=us-ascii");
@@ -151,6 +230,10 @@ final class Http1Drain extends ChannelDuplexHandler {
         ctx.flush();
     }
 
+    boolean responseHeadOut() {
+        return responseHeadOut;
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelQuietCheck();
@@ -158,8 +241,6 @@ final class Http1Drain extends ChannelDuplexHandler {
             tally.requestsAbandoned(unanswered.size());
             unanswered.clear();
         }
-        queued.forEach(ReferenceCountUtil::release);
-        queued.clear();
         ctx.fireChannelInactive();
     }
 
@@ -167,11 +248,19 @@ final class Http1Drain extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof HttpResponse response && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
-            responseStarts(response);
-        } else if (msg instanceof HttpResponse response && response.status().code() == 101) {
-            switchingProtocols = true;
-            responseHeadOut = true;
+        if (goodbyeSaid) {
+            // The goodbye response was the last: a late write for a request we refused stays here.
+            ReferenceCountUtil.release(msg);
+            promise.tryFailure(new ClosedChannelException());
+            return;
+        }
+        if (msg instanceof HttpResponse response) {
+            if (response.status().code() == 101) {
+                switchingProtocols = true;
+                responseHeadOut = true;
+            } else if (response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
+                responseStarts(response);
+            }
         }
         boolean last = msg instanceof LastHttpContent && responseHeadOut;
         ctx.write(msg, promise);
@@ -179,29 +268,39 @@ final class Http1Drain extends ChannelDuplexHandler {
             // Written is enough: Grace sends no FIN, for a goodbye or for idleness, before every
             // write reached the kernel, and a write that fails aborts the connection.
             responseHeadOut = false;
+            lastResponseWrittenNanos = ctx.executor().ticker().nanoTime();
             responseFinished();
         }
     }
 
     private void responseStarts(HttpResponse response) {
         responseHeadOut = true;
-        boolean clientAsked = Boolean.TRUE.equals(unanswered.peek());
+        int flags = unanswered.isEmpty() ? 0 : unanswered.peek();
+        boolean clientAsked = (flags & CLOSE_AFTER) != 0;
         boolean lastBeforeDrainEnds = draining && queued.isEmpty() && !input.partial() && unanswered.size() <= 1;
+        if (response instanceof FullHttpResponse full && !HttpUtil.isContentLengthSet(full)
+                && !HttpUtil.isTransferEncodingChunked(full) && mayHaveBody(full)) {
+            HttpUtil.setContentLength(full, full.content().readableBytes());
+        }
         if (clientAsked || lastBeforeDrainEnds || !HttpUtil.isKeepAlive(response) || !selfDelimited(response)) {
             if (draining) {
-                drainGoodbye = true;
                 tally.goodbyeSaid();
             }
             HttpUtil.setKeepAlive(response, false);
             closeAfterResponse = true;
+        } else if ((flags & HTTP_1_0) != 0) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
+    }
+
+    private static boolean mayHaveBody(HttpResponse response) {
+        int code = response.status().code();
+        return code != 204 && code != 304 && response.status().codeClass() != HttpStatusClass.INFORMATIONAL;
     }
 
     /** The client can tell where the body ends without our FIN. */
     private static boolean selfDelimited(HttpResponse response) {
-        int code = response.status().code();
-        return HttpUtil.isContentLengthSet(response) || HttpUtil.isTransferEncodingChunked(response)
-                || code == 204 || code == 304 || response instanceof FullHttpResponse;
+        return HttpUtil.isContentLengthSet(response) || HttpUtil.isTransferEncodingChunked(response) || !mayHaveBody(response);
     }
 
     private void responseFinished() {
@@ -219,10 +318,11 @@ final class Http1Drain extends ChannelDuplexHandler {
             return;
         }
         if (!queued.isEmpty()) {
-            deliverQueued();
+            // Not from inside the application's write: its handler must finish with this request first.
+            ctx.executor().execute(deliverQueued);
             return;
         }
-        ctx.channel().config().setAutoRead(true);
+        resumeReading();
         if (unanswered.isEmpty()) {
             if (draining) {
                 checkQuiet();
@@ -232,18 +332,19 @@ final class Http1Drain extends ChannelDuplexHandler {
         }
     }
 
-    /** Hands the application the next queued request with what came of it so far. */
+    /** What is left of the request the application has, then the next request, with what came of it so far. */
     private void deliverQueued() {
-        boolean first = true;
-        while (!queued.isEmpty() && (first || !(queued.peek() instanceof HttpRequest))) {
-            first = false;
-            deliver(queued.poll());
-            if (goodbyeSaid) {
+        while (!queued.isEmpty() && !goodbyeSaid) {
+            if (queued.peek() instanceof HttpRequest && answering) {
                 return;
             }
+            deliver(queued.poll());
         }
-        if (queued.isEmpty()) {
-            ctx.channel().config().setAutoRead(true);
+        if (queued.isEmpty() && !goodbyeSaid) {
+            resumeReading();
+            if (unanswered.isEmpty() && draining) {
+                checkQuiet();
+            }
         }
     }
 
@@ -252,21 +353,37 @@ final class Http1Drain extends ChannelDuplexHandler {
             if (msg instanceof HttpRequest) {
                 tally.discardedAfterGoodbye();
                 tally.requestsAbandoned(1);
-                unanswered.poll();
+                unanswered.pollLast();
             }
             ReferenceCountUtil.release(msg);
         }
         queued.clear();
     }
 
+    /** Bounded: no more reads until the application has caught up. */
+    private void pauseReading() {
+        if (!readingPaused) {
+            readingPaused = true;
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    private void resumeReading() {
+        if (readingPaused) {
+            readingPaused = false;
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
     // ---- drain -------------------------------------------------------------------------------
 
     /** The server is draining; on the connection's event loop. */
-    void goodbye() {
+    void goodbye(Duration timeLeft) {
         if (draining || goodbyeSaid) {
             return;
         }
         draining = true;
+        drainDeadlineNanos = ctx.executor().ticker().nanoTime() + timeLeft.toNanos();
         connection.markBusy();
         if (unanswered.isEmpty()) {
             checkQuiet();
@@ -275,13 +392,22 @@ final class Http1Drain extends ChannelDuplexHandler {
         // or the quiet rule once it is finished.
     }
 
-    /** Idle once nothing is in flight, no partial request is held and the client has been quiet long enough. */
+    /**
+     * Idle once nothing is in flight, no partial request is held, and for the quiet period the
+     * client sent nothing and nothing of ours was still leaving (a keep-alive client sends its next
+     * request the moment our last response arrives).
+     */
     private void checkQuiet() {
         cancelQuietCheck();
         if (!unanswered.isEmpty() || goodbyeSaid) {
             return;
         }
-        long quietNanos = ctx.executor().ticker().nanoTime() - input.lastInputNanos();
+        long now = ctx.executor().ticker().nanoTime();
+        ChannelOutboundBuffer outbound = ctx.channel().unsafe().outboundBuffer();
+        if (outbound != null && outbound.totalPendingWriteBytes() > 0) {
+            lastResponseWrittenNanos = now;
+        }
+        long quietNanos = now - Math.max(input.lastInputNanos(), lastResponseWrittenNanos);
         if (quietNanos >= QUIET_NANOS && !input.partial()) {
             // Counted now, before Grace's close completes the drain; taken back if a request still comes.
             countedClosedIdle = true;

@@ -45,6 +45,7 @@ final class Http2Drain extends ChannelDuplexHandler {
     private boolean finalGoAwaySent;
     private ScheduledFuture<?> pingAckWait;
     private ScheduledFuture<?> lastWord;
+    private boolean cancelled;
 
     Http2Drain(Connection connection, Http2FrameCodec codec, HttpTally tally, HttpProtocol.ConnectionRequests requests) {
         this.connection = connection;
@@ -56,6 +57,12 @@ final class Http2Drain extends ChannelDuplexHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        requests.http2 = true;
+        // A drain that began while this was still HTTP/1.1 goes on in HTTP/2's words, once the switch is done.
+        if (ctx.pipeline().get(Http1Drain.NAME) instanceof Http1Drain http1 && http1.draining()) {
+            Duration timeLeft = http1.drainTimeLeft();
+            ctx.executor().execute(() -> goodbye(timeLeft));
+        }
         // HTTP/1.1 is over on this connection, by prior knowledge or by upgrade.
         for (String http1 : HttpProtocol.HTTP1_HANDLERS) {
             if (ctx.pipeline().get(http1) != null) {
@@ -87,7 +94,7 @@ final class Http2Drain extends ChannelDuplexHandler {
 
     private void streamClosed() {
         openStreams--;
-        if (openStreams == 0 && (!draining || finalGoAwaySent)) {
+        if (openStreams == 0 && (!draining || finalGoAwaySent) && !cancelled) {
             connection.markIdle();
         }
     }
@@ -161,6 +168,8 @@ final class Http2Drain extends ChannelDuplexHandler {
         if (openStreams == 0) {
             return;
         }
+        // Cancelled streams are not finished ones: the connection stays busy for Grace's reset.
+        cancelled = true;
         ChannelHandlerContext codecCtx = ctx.pipeline().context(codec);
         int lastStreamId = codec.connection().remote().lastStreamCreated();
         try {
@@ -176,8 +185,9 @@ final class Http2Drain extends ChannelDuplexHandler {
         // The connection's GOAWAY state allows no second frame with the same id: write it directly.
         codec.encoder().frameWriter().writeGoAway(codecCtx, lastStreamId, Http2Error.CANCEL.code(), Unpooled.EMPTY_BUFFER,
                 codecCtx.newPromise());
+        // Grace's own deadline resets the connection a moment later: the frames leave first
+        // (a reset discards what is still in the kernel's send queue).
         codecCtx.flush();
-        connection.abortAtDeadline();
     }
 
     private static void cancel(ScheduledFuture<?> timer) {

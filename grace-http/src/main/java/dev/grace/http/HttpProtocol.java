@@ -12,7 +12,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -52,12 +51,12 @@ public final class HttpProtocol implements Protocol {
     /** A request line or header block over this gets 431. */
     public static final int MAX_HEAD_BYTES = 16 * 1024;
 
-    static final String EXPECT_CONTINUE = "grace-http-expect";
     static final String APPLICATION = "grace-http-application";
+    static final String FAILURE = "grace-http-failure";
     private static final String CODEC = "grace-http-codec";
     private static final String H2_FRAMES = "grace-h2-frames";
     private static final String H2_STREAMS = "grace-h2-streams";
-    static final List<String> HTTP1_HANDLERS = List.of(InputWatch.NAME, Http1Drain.NAME, EXPECT_CONTINUE, APPLICATION);
+    static final List<String> HTTP1_HANDLERS = List.of(InputWatch.NAME, Http1Drain.NAME, APPLICATION, FAILURE);
     private static final AttributeKey<ConnectionRequests> REQUESTS = AttributeKey.valueOf(HttpProtocol.class, "requests");
     private static final AttributeKey<HttpTally> TALLY = AttributeKey.valueOf(HttpProtocol.class, "tally");
     private static final int MAX_CONCURRENT_STREAMS = 256;
@@ -78,6 +77,7 @@ public final class HttpProtocol implements Protocol {
     /** Per connection, written on its event loop. */
     static final class ConnectionRequests {
         int count;
+        boolean http2;
     }
 
     static HttpTally tallyOf(Channel channel) {
@@ -91,7 +91,8 @@ public final class HttpProtocol implements Protocol {
         channel.attr(REQUESTS).set(requests);
         channel.attr(TALLY).set(tally);
         connection.closeFuture().thenAccept(report -> {
-            if (report.discardedInbound() > 0 && report.firstCloser() == dev.grace.Side.LOCAL) {
+            // HTTP/2 clients answer a GOAWAY with frames of their own; only HTTP/1.1 input after our FIN is a request.
+            if (report.discardedInbound() > 0 && report.firstCloser() == dev.grace.Side.LOCAL && !requests.http2) {
                 tally.discardedAfterGoodbye();
             }
         });
@@ -99,29 +100,31 @@ public final class HttpProtocol implements Protocol {
         HttpServerCodec codec = new HttpServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(MAX_HEAD_BYTES)
                 .setMaxHeaderSize(MAX_HEAD_BYTES));
+        InputWatch input = new InputWatch();
+        Http1Drain http1 = new Http1Drain(connection, tally, input, requests);
         HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol -> {
-            if (!AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)) {
+            // During a drain the request is answered over HTTP/1.1, with Connection: close.
+            if (!AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol) || http1.draining()) {
                 return null;
             }
             Http2FrameCodec frames = newFrameCodec();
             return new Http2ServerUpgradeCodec(frames, new Http2MultiplexHandler(streams()),
                     new Http2Drain(connection, frames, tally, requests));
         }, MAX_HEAD_BYTES);
-        InputWatch input = new InputWatch();
 
         ChannelPipeline pipeline = channel.pipeline();
         pipeline.addLast(InputWatch.NAME, input);
         pipeline.addLast(CODEC, new CleartextHttp2ServerUpgradeHandler(codec, upgrade, new PriorKnowledge(connection, requests)));
-        pipeline.addLast(Http1Drain.NAME, new Http1Drain(connection, tally, input, requests));
-        pipeline.addLast(EXPECT_CONTINUE, new HttpServerExpectContinueHandler());
+        pipeline.addLast(Http1Drain.NAME, http1);
         pipeline.addLast(APPLICATION, application.get());
+        pipeline.addLast(FAILURE, new ApplicationFailure());
     }
 
     @Override
     public void drainStarted(Connection connection, Duration timeLeft) {
         ChannelPipeline pipeline = connection.channel().pipeline();
         if (pipeline.get(Http1Drain.NAME) instanceof Http1Drain http1) {
-            http1.goodbye();
+            http1.goodbye(timeLeft);
         } else if (pipeline.get(Http2Drain.NAME) instanceof Http2Drain http2) {
             http2.goodbye(timeLeft);
         } else if (pipeline.get(WebSocketDrain.NAME) instanceof WebSocketDrain webSocket) {
@@ -148,7 +151,9 @@ public final class HttpProtocol implements Protocol {
         return new ChannelInitializer<>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new StreamTally(tally), application.get());
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true))
+                        .addLast(StreamTally.NAME, new StreamTally(tally))
+                        .addLast(application.get(), new ApplicationFailure());
             }
         };
     }

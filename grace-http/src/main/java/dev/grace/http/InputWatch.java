@@ -22,6 +22,12 @@ final class InputWatch extends ChannelInboundHandlerAdapter {
     private boolean partial;
     private boolean decodedAny;
     private boolean decodedEnd;
+    private Http1Drain requests;
+
+    /** Who hears of a read that left part of a request in the codec; null: nobody. */
+    void partialRequestsTo(Http1Drain requests) {
+        this.requests = requests;
+    }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -42,6 +48,9 @@ final class InputWatch extends ChannelInboundHandlerAdapter {
             partial = !decodedEnd;
         } else if (!blankOnly) {
             partial = true;
+        }
+        if (partial && requests != null) {
+            requests.partialRequest();
         }
     }
 

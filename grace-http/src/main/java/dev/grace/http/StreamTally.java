@@ -8,8 +8,14 @@ import io.netty.handler.codec.http.LastHttpContent;
 
 /** One HTTP/2 stream's request in the server's totals: finished once the last of its response is written. */
 final class StreamTally extends ChannelDuplexHandler {
+    static final String NAME = "grace-h2-stream-tally";
     private final HttpTally tally;
     private boolean open;
+    private boolean responseHeadOut;
+
+    boolean responseHeadOut() {
+        return responseHeadOut;
+    }
 
     StreamTally(HttpTally tally) {
         this.tally = tally;
@@ -23,6 +29,9 @@ final class StreamTally extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof io.netty.handler.codec.http.HttpResponse) {
+            responseHeadOut = true;
+        }
         if (msg instanceof LastHttpContent && open) {
             promise = promise.unvoid();
             promise.addListener((ChannelFutureListener) f -> {

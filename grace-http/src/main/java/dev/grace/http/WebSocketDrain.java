@@ -53,12 +53,13 @@ final class WebSocketDrain extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (closeSent) {
+            // After our close frame RFC 6455 allows nothing more of ours.
+            ReferenceCountUtil.release(msg);
+            promise.tryFailure(new java.nio.channels.ClosedChannelException());
+            return;
+        }
         if (msg instanceof CloseWebSocketFrame) {
-            if (closeSent) {
-                ReferenceCountUtil.release(msg);
-                promise.trySuccess();
-                return;
-            }
             closeSent = true;
         }
         ctx.write(msg, promise);

@@ -43,6 +43,15 @@ public final class WebSockets {
             refuse(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "draining");
             return false;
         }
+        if (!request.headers().containsValue(HttpHeaderNames.UPGRADE, "websocket", true)
+                || !request.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_KEY)) {
+            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "not a WebSocket upgrade (Upgrade: websocket and Sec-WebSocket-Key needed)");
+            return false;
+        }
+        if (!"13".equals(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+            WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
+            return false;
+        }
         FullHttpRequest full = new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri(),
                 Unpooled.EMPTY_BUFFER, request.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
         String location = "ws://" + request.headers().get(HttpHeaderNames.HOST, "localhost") + request.uri();
@@ -53,20 +62,28 @@ public final class WebSockets {
         }
         Connection connection = Grace.of(ctx.channel());
         HttpTally tally = HttpProtocol.tallyOf(ctx.channel());
-        handshaker.handshake(ctx.channel(), full).addListener((ChannelFutureListener) done -> {
+        io.netty.channel.ChannelFuture handshake;
+        try {
+            handshake = handshaker.handshake(ctx.channel(), full);
+        } catch (RuntimeException e) {
+            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "WebSocket handshake refused: " + e.getMessage());
+            return false;
+        }
+        handshake.addListener((ChannelFutureListener) done -> {
             if (!done.isSuccess()) {
                 return;
             }
-            for (String name : new String[] {InputWatch.NAME, HttpProtocol.EXPECT_CONTINUE}) {
-                if (pipeline.get(name) != null) {
-                    pipeline.remove(name);
-                }
+            boolean drainBegan = http1.draining();
+            if (pipeline.get(InputWatch.NAME) != null) {
+                pipeline.remove(InputWatch.NAME);
             }
-            if (pipeline.get(io.netty.handler.codec.http.HttpServerUpgradeHandler.class) != null) {
-                pipeline.remove(io.netty.handler.codec.http.HttpServerUpgradeHandler.class);
-            }
-            pipeline.replace(Http1Drain.NAME, WebSocketDrain.NAME, new WebSocketDrain(connection, tally));
+            WebSocketDrain webSocket = new WebSocketDrain(connection, tally);
+            pipeline.replace(Http1Drain.NAME, WebSocketDrain.NAME, webSocket);
             pipeline.replace(ctx.handler(), "websocket-frames", frames);
+            if (drainBegan) {
+                // Between our 101 and now: it still hears the goodbye, in WebSocket's words.
+                webSocket.goodbye();
+            }
         });
         return true;
     }

@@ -149,6 +149,34 @@ class Http1DrainTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("transports")
+    void pipelinedRequestsBehindOneAnsweredBeforeItsBodyAreAllAnswered(Transport transport) throws Exception {
+        try (HttpTestServer server = HttpTestServer.start(transport);
+                RawHttp client = new RawHttp(server.address())) {
+            String early = "POST /early HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello";
+            client.send(RawHttp.get("/delay/20") + early + RawHttp.get("/last"));
+
+            assertThat(client.read().body()).isEqualTo("/delay/20\n");
+            assertThat(client.read().body()).isEqualTo("/early\n");
+            assertThat(client.read().body()).isEqualTo("/last\n");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("transports")
+    void anApplicationThatThrowsGets500AndAGracefulCloseNotAHang(Transport transport) throws Exception {
+        try (HttpTestServer server = HttpTestServer.start(transport);
+                RawHttp client = new RawHttp(server.address())) {
+            RawHttp.Response response = client.exchange("/throw");
+            RawHttp.End end = client.awaitEnd();
+
+            assertThat(response.status()).isEqualTo(500);
+            assertThat(response.saysClose()).isTrue();
+            assertThat(end).isEqualTo(RawHttp.End.FIN);
+        }
+    }
+
     static Stream<Object[]> malformed() {
         String bigHeader = "GET / HTTP/1.1\r\nHost: test\r\nX-Big: " + "a".repeat(HttpProtocol.MAX_HEAD_BYTES + 1) + "\r\n\r\n";
         return Stream.of(

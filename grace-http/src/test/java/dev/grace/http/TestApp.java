@@ -50,6 +50,10 @@ final class TestApp extends ChannelInboundHandlerAdapter {
             if (msg instanceof HttpRequest head) {
                 request = head;
                 arrived.add(head.uri());
+                if (head.uri().equals("/early")) {
+                    answer(ctx, head);   // on the head, before the body: as a 404 or a 413 does
+                    request = null;
+                }
             }
             if (msg instanceof LastHttpContent && request != null) {
                 answer(ctx, request);
@@ -62,6 +66,9 @@ final class TestApp extends ChannelInboundHandlerAdapter {
 
     private void answer(ChannelHandlerContext ctx, HttpRequest head) {
         String path = head.uri();
+        if (path.equals("/throw")) {
+            throw new IllegalStateException("the application failed, as asked");
+        }
         if (path.equals("/ws")) {
             WebSockets.accept(ctx, head, new TestApp());
             return;

@@ -71,7 +71,13 @@ public final class Routes extends ChannelInboundHandlerAdapter {
     private void start(ChannelHandlerContext ctx, HttpRequest head) {
         request = head;
         bodyBytes = 0;
-        String path = new QueryStringDecoder(head.uri()).path();
+        String path;
+        try {
+            path = new QueryStringDecoder(head.uri()).path();
+        } catch (IllegalArgumentException badEscape) {
+            refuse(ctx, HttpResponseStatus.BAD_REQUEST, null);
+            return;
+        }
         HttpMethod method = head.method();
         Matcher delayMatch = DELAY.matcher(path);
         Matcher bytesMatch = BYTES.matcher(path);
