@@ -97,9 +97,10 @@ class SignalsAndGoodbyeWindowTest {
             peer.readExactly(1);
             Process kill = new ProcessBuilder("kill", "-TERM", String.valueOf(ProcessHandle.current().pid())).start();
             assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(peer.readToEnd().end()).as("the drain's FIN").isEqualTo(Peer.ReadResult.End.FIN);
+            peer.close();
             DrainReport report = server.terminationFuture().get(10, TimeUnit.SECONDS);
 
-            assertThat(peer.readToEnd().end()).isEqualTo(Peer.ReadResult.End.FIN);
             assertThat(report.graceful()).isEqualTo(1);
             assertThat(server.isReady()).isFalse();
         } finally {
