@@ -31,8 +31,9 @@ class ReadmeExampleTest {
     void runAsShownItDrainsAKeepAliveClientWithNoFailedRequest() throws Exception {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        // Its stderr (a JDK's warnings about native access, say) goes to the test's.
         Process example = new ProcessBuilder(java.toString(), "-cp", classPath, EXAMPLE.toString(), "0")
-                .redirectErrorStream(true).start();
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(example.getInputStream(), StandardCharsets.UTF_8))) {
             String listening = out.readLine();
             assertThat(listening).startsWith("listening on 127.0.0.1:");
