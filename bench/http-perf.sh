@@ -3,7 +3,8 @@
 # grace server --protocol http against a plain Netty HTTP server with the same routes and codecs
 # (bench/RawNettyHttp.java), both serving GET / on the same transport, rounds interleaved, the
 # server pinned to SERVER_CPU and the load to LOAD_CPU. wrk: HTTP/1.1 keep-alive; h2load: HTTP/2
-# by prior knowledge. Prints requests per second per round and the median ratio. Loopback only;
+# by prior knowledge. Who goes first alternates by round. Prints requests per second per round
+# and the median ratio. Loopback only;
 # ends only the processes it started, by PID.
 #   ROUNDS=5 DURATION=10s CONNECTIONS=50 TRANSPORT=auto bench/http-perf.sh
 set -euo pipefail
@@ -40,7 +41,9 @@ rate() { # wrk|h2load port -> requests per second
 
 declare -A rates
 for ((round = 1; round <= rounds; round++)); do
-  for server in grace raw-netty; do
+  order="grace raw-netty"
+  ((round % 2 == 0)) && order="raw-netty grace"   # who goes first alternates, so neither always runs on a warmer machine
+  for server in $order; do
     start "$server"
     for client in wrk h2load; do
       r="$(rate "$client" "$port")"
