@@ -278,11 +278,13 @@ final class Http1Drain extends ChannelDuplexHandler {
         int flags = unanswered.isEmpty() ? 0 : unanswered.peek();
         boolean clientAsked = (flags & CLOSE_AFTER) != 0;
         boolean lastBeforeDrainEnds = draining && queued.isEmpty() && !input.partial() && unanswered.size() <= 1;
-        if (response instanceof FullHttpResponse full && !HttpUtil.isContentLengthSet(full)
-                && !HttpUtil.isTransferEncodingChunked(full) && mayHaveBody(full)) {
+        boolean delimited = HttpUtil.isContentLengthSet(response) || HttpUtil.isTransferEncodingChunked(response)
+                || !mayHaveBody(response);
+        if (!delimited && response instanceof FullHttpResponse full) {
             HttpUtil.setContentLength(full, full.content().readableBytes());
+            delimited = true;
         }
-        if (clientAsked || lastBeforeDrainEnds || !HttpUtil.isKeepAlive(response) || !selfDelimited(response)) {
+        if (clientAsked || lastBeforeDrainEnds || !delimited || !HttpUtil.isKeepAlive(response)) {
             if (draining) {
                 tally.goodbyeSaid();
             }
@@ -296,11 +298,6 @@ final class Http1Drain extends ChannelDuplexHandler {
     private static boolean mayHaveBody(HttpResponse response) {
         int code = response.status().code();
         return code != 204 && code != 304 && response.status().codeClass() != HttpStatusClass.INFORMATIONAL;
-    }
-
-    /** The client can tell where the body ends without our FIN. */
-    private static boolean selfDelimited(HttpResponse response) {
-        return HttpUtil.isContentLengthSet(response) || HttpUtil.isTransferEncodingChunked(response) || !mayHaveBody(response);
     }
 
     private void responseFinished() {

@@ -117,7 +117,7 @@ public final class HttpProtocol implements Protocol {
         pipeline.addLast(CODEC, new CleartextHttp2ServerUpgradeHandler(codec, upgrade, new PriorKnowledge(connection, requests)));
         pipeline.addLast(Http1Drain.NAME, http1);
         pipeline.addLast(APPLICATION, application.get());
-        pipeline.addLast(FAILURE, new ApplicationFailure());
+        pipeline.addLast(FAILURE, ApplicationFailure.INSTANCE);
     }
 
     @Override
@@ -151,9 +151,8 @@ public final class HttpProtocol implements Protocol {
         return new ChannelInitializer<>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true))
-                        .addLast(StreamTally.NAME, new StreamTally(tally))
-                        .addLast(application.get(), new ApplicationFailure());
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new StreamTally(tally), application.get(),
+                        ApplicationFailure.INSTANCE);
             }
         };
     }

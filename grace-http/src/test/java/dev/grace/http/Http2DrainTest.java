@@ -94,6 +94,18 @@ class Http2DrainTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("transports")
+    void aStreamWhoseApplicationThrowsGets500AndTheConnectionServesOn(Transport transport) throws Exception {
+        try (HttpTestServer server = HttpTestServer.start(transport);
+                H2Client client = new H2Client(server.address(), true)) {
+            int failing = client.get("/throw");
+            client.log.await("HEADERS " + failing + " 500");
+            int next = client.get("/after");
+            client.log.await("HEADERS " + next + " 200");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("transports")
     void atTheDeadlineOpenStreamsAreCancelledThenTheConnectionIsReset(Transport transport) throws Exception {
         try (HttpTestServer server = HttpTestServer.start(transport, Duration.ofSeconds(1));
                 H2Client client = new H2Client(server.address(), true)) {
