@@ -105,7 +105,10 @@ final class ProxyCommand implements Callable<Integer> {
                 .withDrainTimeout(drainTimeout)
                 .withConnection(connection);
         RelayProtocol protocol = new RelayProtocol(to, relay, connection, sessionLines(err));
-        return Serving.serve("proxy", out, err, options, protocol, adminPort, false, false);
+        int fd = SocketActivation.listenFd(System.getenv(), ProcessHandle.current().pid());
+        SocketActivation activation = fd < 0 ? null
+                : new SocketActivation(fd, "--listen", listen.getAddress().getHostAddress(), "--listen", listen.getPort());
+        return Serving.serve("proxy", out, err, options, protocol, adminPort, false, false, activation);
     }
 
     private RelayListener sessionLines(PrintWriter err) {

@@ -86,6 +86,17 @@ final class ServerCommand implements Callable<Integer> {
 
         boolean http = protocol.equals("http");
         return Serving.serve("server", out, err, options, http ? new HttpProtocol(Routes::new) : new EchoProtocol(), adminPort,
-                log.shows(LogLevel.INFO), http);
+                log.shows(LogLevel.INFO), http, activation());
+    }
+
+    /** Under systemd socket activation: fd 3, checked against --bind and --port when given. */
+    private SocketActivation activation() {
+        int fd = SocketActivation.listenFd(System.getenv(), ProcessHandle.current().pid());
+        if (fd < 0) {
+            return null;
+        }
+        var parsed = spec.commandLine().getParseResult();
+        return new SocketActivation(fd, "--bind", parsed.hasMatchedOption("--bind") ? bind : null,
+                "--port", parsed.hasMatchedOption("--port") ? port : null);
     }
 }

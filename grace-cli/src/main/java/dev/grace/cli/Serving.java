@@ -23,9 +23,18 @@ final class Serving {
      *
      * @param outcomeLines one {@code closed ...} line per connection (the proxy prints its own lines)
      * @param requestCounts the lines add the HTTP request counts
+     * @param activation    the socket systemd passed and what the command line asked for, or null to bind
      */
     static int serve(String command, PrintWriter out, PrintWriter err, ServerOptions options, Protocol protocol,
-            Integer adminPort, boolean outcomeLines, boolean requestCounts) {
+            Integer adminPort, boolean outcomeLines, boolean requestCounts, SocketActivation activation) {
+        if (activation != null) {
+            if (options.transport() != dev.grace.Transport.EPOLL) {
+                err.println(command + ": Invalid value for option '--transport': '" + options.transport().name().toLowerCase(java.util.Locale.ROOT)
+                        + "' cannot accept on the socket systemd passed (LISTEN_FDS); use epoll");
+                return ExitCode.USAGE;
+            }
+            options = options.withInheritedListener(activation.fd());
+        }
         ServerMetrics metrics = new ServerMetrics();
         Server[] started = new Server[1];
         AdminEndpoint admin = null;
@@ -44,6 +53,15 @@ final class Serving {
             return ExitCode.IO_FAILURE;
         }
         Server server = started[0];
+        String mismatch = activation == null ? null : activation.mismatch(command, server.localAddress());
+        if (mismatch != null) {
+            err.println(mismatch);
+            server.stop().join();
+            if (admin != null) {
+                admin.close();
+            }
+            return ExitCode.USAGE;
+        }
         server.stopOnSignals();
         out.println("listening on " + Values.format(server.localAddress()));
         out.flush();

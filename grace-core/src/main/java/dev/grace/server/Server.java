@@ -58,9 +58,15 @@ public final class Server implements AutoCloseable {
         // Before the bind: a connection may be accepted the moment the listener exists.
         this.drain = new Drain(options, new DrainTarget());
         protocol.serverStarting(this);
-        ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(listenerGroup, group)
-                .channel(options.transport().serverChannelClass())
+        ServerBootstrap bootstrap = new ServerBootstrap().group(listenerGroup, group);
+        int inherited = options.inheritedListener();
+        if (inherited >= 0) {
+            // Already bound and listening (systemd socket activation): Netty's channel on that fd is active at once.
+            bootstrap.channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(inherited));
+        } else {
+            bootstrap.channel(options.transport().serverChannelClass());
+        }
+        bootstrap
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(backlogSentinel)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -71,11 +77,16 @@ public final class Server implements AutoCloseable {
                         connectionAccepted(channel);
                     }
                 });
-        ChannelFuture bind = bootstrap.bind(options.bindHost(), options.port()).awaitUninterruptibly();
+        ChannelFuture bind = (inherited >= 0 ? bootstrap.register() : bootstrap.bind(options.bindHost(), options.port()))
+                .awaitUninterruptibly();
+        if (bind.isSuccess() && !bind.channel().isActive()) {
+            bind.channel().close().awaitUninterruptibly();
+            bind = bind.channel().newFailedFuture(new IOException("fd " + inherited + " is not a listening TCP socket"));
+        }
         if (!bind.isSuccess()) {
             listenerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
-            String address = options.bindHost() + ":" + options.port();
+            String address = inherited >= 0 ? "inherited fd " + inherited : options.bindHost() + ":" + options.port();
             Throwable cause = bind.cause();
             String reason = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
             // Netty's native messages wrap the system's words: "bind(..) failed with error(-98): Address already in use".

@@ -19,6 +19,9 @@ import java.util.Objects;
  *                        then is aborted
  * @param idleCloseWindow spread the graceful closes of idle connections over this window so
  *                        clients do not all reconnect at once; zero closes them at once
+ * @param inheritedListener the file descriptor of a socket already listening (systemd socket
+ *                        activation: 3) to accept on instead of binding, or -1 to bind
+ *                        {@code bindHost:port}; epoll only
  */
 public record ServerOptions(
         String bindHost,
@@ -28,7 +31,8 @@ public record ServerOptions(
         ConnectionOptions connection,
         Duration drainDelay,
         Duration drainTimeout,
-        Duration idleCloseWindow) {
+        Duration idleCloseWindow,
+        int inheritedListener) {
 
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
@@ -45,6 +49,15 @@ public record ServerOptions(
         requireNotNegative("drain-delay", drainDelay);
         requireNotNegative("drain-timeout", drainTimeout);
         requireNotNegative("idle-close-window", idleCloseWindow);
+        if (inheritedListener >= 0 && transport != Transport.EPOLL) {
+            throw new IllegalArgumentException("accepting on an inherited listener (fd " + inheritedListener
+                    + ") needs the epoll transport, not " + transport);
+        }
+    }
+
+    public ServerOptions(String bindHost, int port, Transport transport, int ioThreads, ConnectionOptions connection,
+            Duration drainDelay, Duration drainTimeout, Duration idleCloseWindow) {
+        this(bindHost, port, transport, ioThreads, connection, drainDelay, drainTimeout, idleCloseWindow, -1);
     }
 
     /** Loopback, port 0, the automatic transport, one thread per core, 30 s drain deadline. */
@@ -54,31 +67,36 @@ public record ServerOptions(
     }
 
     public ServerOptions withBind(String host, int port) {
-        return new ServerOptions(host, port, transport, ioThreads, connection, drainDelay, drainTimeout, idleCloseWindow);
+        return new ServerOptions(host, port, transport, ioThreads, connection, drainDelay, drainTimeout, idleCloseWindow, inheritedListener);
     }
 
     public ServerOptions withTransport(Transport value) {
-        return new ServerOptions(bindHost, port, value, ioThreads, connection, drainDelay, drainTimeout, idleCloseWindow);
+        return new ServerOptions(bindHost, port, value, ioThreads, connection, drainDelay, drainTimeout, idleCloseWindow, inheritedListener);
     }
 
     public ServerOptions withIoThreads(int value) {
-        return new ServerOptions(bindHost, port, transport, value, connection, drainDelay, drainTimeout, idleCloseWindow);
+        return new ServerOptions(bindHost, port, transport, value, connection, drainDelay, drainTimeout, idleCloseWindow, inheritedListener);
     }
 
     public ServerOptions withConnection(ConnectionOptions value) {
-        return new ServerOptions(bindHost, port, transport, ioThreads, value, drainDelay, drainTimeout, idleCloseWindow);
+        return new ServerOptions(bindHost, port, transport, ioThreads, value, drainDelay, drainTimeout, idleCloseWindow, inheritedListener);
     }
 
     public ServerOptions withDrainDelay(Duration value) {
-        return new ServerOptions(bindHost, port, transport, ioThreads, connection, value, drainTimeout, idleCloseWindow);
+        return new ServerOptions(bindHost, port, transport, ioThreads, connection, value, drainTimeout, idleCloseWindow, inheritedListener);
     }
 
     public ServerOptions withDrainTimeout(Duration value) {
-        return new ServerOptions(bindHost, port, transport, ioThreads, connection, drainDelay, value, idleCloseWindow);
+        return new ServerOptions(bindHost, port, transport, ioThreads, connection, drainDelay, value, idleCloseWindow, inheritedListener);
     }
 
     public ServerOptions withIdleCloseWindow(Duration value) {
-        return new ServerOptions(bindHost, port, transport, ioThreads, connection, drainDelay, drainTimeout, value);
+        return new ServerOptions(bindHost, port, transport, ioThreads, connection, drainDelay, drainTimeout, value, inheritedListener);
+    }
+
+    /** Accept on the listening socket {@code fd} (inherited from systemd, say) instead of binding. */
+    public ServerOptions withInheritedListener(int fd) {
+        return new ServerOptions(bindHost, port, transport, ioThreads, connection, drainDelay, drainTimeout, idleCloseWindow, fd);
     }
 
     private static void requireNotNegative(String name, Duration value) {

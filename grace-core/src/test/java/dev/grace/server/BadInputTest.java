@@ -30,6 +30,42 @@ class BadInputTest {
     }
 
     @Test
+    void anInheritedListenerNeedsEpoll() {
+        assertThatThrownBy(() -> ServerOptions.defaults().withTransport(Transport.NIO).withInheritedListener(3))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("accepting on an inherited listener (fd 3) needs the epoll transport, not nio");
+    }
+
+    @Test
+    void anInheritedFdThatIsNoListeningSocketIsOneLineNamingIt() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("grace", ".notasocket");
+        try (java.io.FileInputStream open = new java.io.FileInputStream(file.toFile())) {
+            // Any descriptor this JVM holds that is not a socket: take the highest one in /proc/self/fd that is this file.
+            int fd = -1;
+            try (var fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+                for (java.nio.file.Path link : (Iterable<java.nio.file.Path>) fds::iterator) {
+                    try {
+                        if (java.nio.file.Files.readSymbolicLink(link).equals(file)) {
+                            fd = Integer.parseInt(link.getFileName().toString());
+                        }
+                    } catch (java.io.IOException gone) {
+                        // The directory stream's own fd, closed by now.
+                    }
+                }
+            }
+            assertThat(fd).isPositive();
+            int notASocket = fd;
+            org.junit.jupiter.api.Assumptions.assumeTrue(Transport.EPOLL.isAvailable());
+            assertThatThrownBy(() -> Server.start(ServerOptions.defaults().withTransport(Transport.EPOLL)
+                    .withInheritedListener(notASocket), new EchoProtocol()))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageStartingWith("cannot listen on inherited fd " + notASocket + ": ");
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
     void negativeOrZeroDurationsAreRefused() {
         assertThatThrownBy(() -> ServerOptions.defaults().withDrainTimeout(Duration.ofSeconds(-1)))
                 .hasMessage("drain-timeout must be >= 0, got PT-1S");
