@@ -46,6 +46,7 @@ public final class Server implements AutoCloseable {
     private final Drain drain;
     private boolean stopRequested;
     private final boolean gateSupported;
+    private final boolean sharedListener;
     private volatile HandshakeGate handshakeGate;
 
     private Server(ServerOptions options, Protocol protocol, ServerListener listener) throws IOException {
@@ -100,7 +101,11 @@ public final class Server implements AutoCloseable {
         }
         this.listenerChannel = bind.channel();
         this.localAddress = (InetSocketAddress) listenerChannel.localAddress();
-        this.gateSupported = HandshakeGate.supported(listenerChannel);
+        // A socket another process holds too (systemd's) keeps its accept queue when we close our
+        // copy: connects wait there for the next process. Neither a SYN filter, which would stay on
+        // the shared socket and starve that process, nor a sentinel connect belongs on it.
+        this.sharedListener = inherited >= 0;
+        this.gateSupported = !sharedListener && HandshakeGate.supported(listenerChannel);
         drain.prepare(localAddress.getPort());
         this.ready = true;
     }
@@ -306,7 +311,7 @@ public final class Server implements AutoCloseable {
      * connect shows when the backlog has been accepted (see {@link BacklogSentinel}).
      */
     private void closeListener(boolean acceptBacklogFirst) {
-        if (acceptBacklogFirst) {
+        if (acceptBacklogFirst && !sharedListener) {
             HandshakeGate gate = handshakeGate;
             if (gate == null && gateSupported) {
                 gate = HandshakeGate.close(listenerChannel);
