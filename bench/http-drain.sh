@@ -21,22 +21,6 @@ for tool in wrk h2load; do
   command -v "$tool" >/dev/null || { echo "http-drain: $tool is needed (apt-get install wrk nghttp2-client)" >&2; exit 1; }
 done
 
-cat >"$tmp/count.lua" <<'LUA'
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) closes = 0; non2xx = 0 end
-function response(status, headers, body)
-  if status < 200 or status > 299 then non2xx = non2xx + 1 end
-  local c = headers["Connection"] or headers["connection"]
-  if c and string.lower(c) == "close" then closes = closes + 1 end
-end
-function done(summary, latency, requests)
-  local c, n = 0, 0
-  for _, t in ipairs(threads) do c = c + t:get("closes"); n = n + t:get("non2xx") end
-  io.write(string.format("WRK requests=%d read=%d timeout=%d non2xx=%d closes=%d write=%d connect=%d\n",
-    summary.requests, summary.errors.read, summary.errors.timeout, n, c, summary.errors.write, summary.errors.connect))
-end
-LUA
 
 javac -nowarn -cp "$jar" -d "$tmp/classes" "$root/bench/RawNettyHttp.java" 2>/dev/null
 
@@ -94,7 +78,7 @@ one() {
   local server="$1" deadline="$2" path="$3" client="$4" out="$tmp/load.out"
   start "$server" "$deadline"
   if [ "$client" = wrk ]; then
-    pin "$load_cpu" wrk -t2 -c20 -d"${load_seconds}s" -s "$tmp/count.lua" "http://127.0.0.1:$h1_port$path" >"$out" 2>&1 &
+    pin "$load_cpu" wrk -t2 -c20 -d"${load_seconds}s" -s "$root/bench/count-responses.lua" "http://127.0.0.1:$h1_port$path" >"$out" 2>&1 &
   else
     pin "$load_cpu" h2load -c10 -m10 -D "$load_seconds" "http://127.0.0.1:$h2_port$path" >"$out" 2>&1 &
   fi

@@ -29,22 +29,8 @@ class HttpInteropIT {
             "WRK requests=(\\d+) read=(\\d+) timeout=(\\d+) non2xx=(\\d+) closes=(\\d+) write=(\\d+) connect=(\\d+)");
     private static final Pattern H2LOAD_LINE = Pattern.compile(
             "requests: (\\d+) total, \\d+ started, \\d+ done, (\\d+) succeeded, (\\d+) failed, (\\d+) errored, (\\d+) timeout");
-    private static final String COUNTING_SCRIPT = """
-            local threads = {}
-            function setup(thread) table.insert(threads, thread) end
-            function init(args) closes = 0; non2xx = 0 end
-            function response(status, headers, body)
-              if status < 200 or status > 299 then non2xx = non2xx + 1 end
-              local c = headers["Connection"] or headers["connection"]
-              if c and string.lower(c) == "close" then closes = closes + 1 end
-            end
-            function done(summary, latency, requests)
-              local c, n = 0, 0
-              for _, t in ipairs(threads) do c = c + t:get("closes"); n = n + t:get("non2xx") end
-              io.write(string.format("WRK requests=%d read=%d timeout=%d non2xx=%d closes=%d write=%d connect=%d\\n",
-                summary.requests, summary.errors.read, summary.errors.timeout, n, c, summary.errors.write, summary.errors.connect))
-            end
-            """;
+    /** The wrk script bench/http-drain.sh uses too. */
+    private static final Path COUNTING_SCRIPT = Path.of("..", "bench", "count-responses.lua").toAbsolutePath().normalize();
 
     @TempDir
     Path dir;
@@ -102,8 +88,7 @@ class HttpInteropIT {
     @Test
     void wrkThroughSigtermSeesNoFailedRequestAndEveryConnectionToldToClose() throws Exception {
         String wrk = Tools.require("wrk").toString();
-        Path script = dir.resolve("count.lua");
-        Files.writeString(script, COUNTING_SCRIPT);
+        Path script = COUNTING_SCRIPT;
         try (GraceProcess grace = httpServer("10s")) {
             InetSocketAddress address = grace.awaitListening();
             Process load = new ProcessBuilder(wrk, "-t1", "-c10", "-d4s", "-s", script.toString(), url(address, "/delay/20"))

@@ -47,8 +47,15 @@ final class RawHttp implements AutoCloseable {
         return read();
     }
 
+    /** A response's status line and headers, its body still unread. */
+    record Head(int status, Map<String, String> headers) {}
+
     /** One response with a Content-Length body. */
     Response read() throws IOException {
+        return readBody(readHead());
+    }
+
+    Head readHead() throws IOException {
         String statusLine = line();
         if (statusLine == null) {
             throw new IOException("EOF before a response");
@@ -59,12 +66,16 @@ final class RawHttp implements AutoCloseable {
             int colon = line.indexOf(':');
             headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
         }
-        int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
+        return new Head(status, headers);
+    }
+
+    Response readBody(Head head) throws IOException {
+        int length = Integer.parseInt(head.headers().getOrDefault("content-length", "0"));
         byte[] body = in.readNBytes(length);
         if (body.length < length) {
             throw new IOException("truncated body: " + body.length + " of " + length + " bytes");
         }
-        return new Response(status, headers, new String(body, StandardCharsets.UTF_8));
+        return new Response(head.status(), head.headers(), new String(body, StandardCharsets.UTF_8));
     }
 
     /** Reads on until the server's FIN or RST; bytes found on the way are a failure. */
