@@ -135,6 +135,52 @@ class HttpInteropIT {
     }
 
     @Test
+    void closeSpreadSpreadsTheIdleFinsOverTheWindow() throws Exception {
+        try (GraceProcess grace = GraceProcess.start("server", "--protocol", "http", "--port", "0", "--drain-timeout", "10s",
+                "--close-spread", "1s")) {
+            InetSocketAddress address = grace.awaitListening();
+            List<Socket> clients = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) {
+                    Socket client = new Socket("127.0.0.1", address.getPort());
+                    client.setSoTimeout(10_000);
+                    client.getOutputStream().write("GET / HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    assertThat(readHead(client.getInputStream())).startsWith("HTTP/1.1 200");
+                    assertThat(client.getInputStream().readNBytes(3)).isEqualTo("ok\n".getBytes(StandardCharsets.US_ASCII));
+                    clients.add(client);
+                }
+                // Each client waits for its own FIN, so each arrival is timed when it happens.
+                List<java.util.concurrent.CompletableFuture<Long>> fins = new java.util.ArrayList<>();
+                for (Socket client : clients) {
+                    fins.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return client.getInputStream().read() == -1 ? System.nanoTime() : -1L;
+                        } catch (IOException e) {
+                            return -1L;
+                        }
+                    }, runnable -> new Thread(runnable, "fin-wait").start()));
+                }
+                grace.signal("TERM");
+                List<Long> finAt = new java.util.ArrayList<>();
+                for (var fin : fins) {
+                    long at = fin.get(20, TimeUnit.SECONDS);
+                    assertThat(at).as("an idle keep-alive connection's FIN, not bytes or a reset").isPositive();
+                    finAt.add(at);
+                }
+                long spreadMillis = TimeUnit.NANOSECONDS.toMillis(java.util.Collections.max(finAt) - java.util.Collections.min(finAt));
+                // Four connections over a 1 s window: the last one's FIN comes three quarters of it after the first.
+                assertThat(spreadMillis).isGreaterThanOrEqualTo(500);
+            } finally {
+                for (Socket client : clients) {
+                    client.close();
+                }
+            }
+            assertThat(grace.awaitExit(20)).isZero();
+            assertThat(grace.awaitStderr("drained: ")).contains("graceful=4 ", "closed_idle=4 ");
+        }
+    }
+
+    @Test
     void aWebSocketEchoesThenHearsGoingAwayAndEndsWithFin() throws Exception {
         try (GraceProcess grace = httpServer("10s")) {
             InetSocketAddress address = grace.awaitListening();
