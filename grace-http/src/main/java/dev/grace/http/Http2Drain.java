@@ -19,11 +19,13 @@ import java.util.concurrent.TimeUnit;
 /**
  * One HTTP/2 connection's streams, after the multiplexer: busy while any stream is open.
  *
- * <p>On drain, the two-phase GOAWAY: first last-stream-id 2^31−1 with a PING, so that streams
- * the client opened before it saw the GOAWAY are still accepted; once the PING is acknowledged
+ * <p>On drain, first a PING behind a {@link StreamFrameFence}: streams that end meanwhile wait,
+ * so that once the client acknowledges it has read everything before them, and reads the GOAWAY
+ * first. Then the two-phase GOAWAY: last-stream-id 2^31−1 with a second PING, so that streams
+ * the client opened before it saw the GOAWAY are still accepted; once that PING is acknowledged
  * (everything sent before the ack has arrived) a GOAWAY with the real last stream id; open
  * streams finish, then Grace sends the FIN. A client may never acknowledge (nghttp2#1103), so
- * the wait is at most {@link #PING_ACK_WAIT} or what the deadline leaves. Just before the
+ * each wait is at most {@link #PING_ACK_WAIT} or a share of what the deadline leaves. Just before the
  * deadline open streams get RST_STREAM CANCEL and a GOAWAY with CANCEL, then Grace resets the
  * connection. Netty leaves the two phases to its users (netty#3731, netty#9094); grpc-java's
  * server handler does the same dance. Confined to the connection's event loop.
@@ -31,25 +33,31 @@ import java.util.concurrent.TimeUnit;
 final class Http2Drain extends ChannelDuplexHandler {
     static final String NAME = "grace-http2";
     static final Duration PING_ACK_WAIT = Duration.ofSeconds(1);
-    /** "grace" in the PING's eight bytes, to know our ack from any other. */
+    /** "fence" and "grace" in the PINGs' eight bytes, to know our acks from any other. */
+    private static final long FENCE_PING_DATA = 0x66656e6365L;
     private static final long PING_DATA = 0x6772616365L;
     private static final long DEADLINE_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private final Connection connection;
     private final Http2FrameCodec codec;
+    private final StreamFrameFence fence;
     private final HttpTally tally;
     private final HttpProtocol.ConnectionRequests requests;
     private ChannelHandlerContext ctx;
     private int openStreams;
     private boolean draining;
+    private boolean firstGoAwaySent;
     private boolean finalGoAwaySent;
+    private long deadlineNanos;
     private ScheduledFuture<?> pingAckWait;
     private ScheduledFuture<?> lastWord;
     private boolean cancelled;
 
-    Http2Drain(Connection connection, Http2FrameCodec codec, HttpTally tally, HttpProtocol.ConnectionRequests requests) {
+    Http2Drain(Connection connection, Http2FrameCodec codec, StreamFrameFence fence, HttpTally tally,
+            HttpProtocol.ConnectionRequests requests) {
         this.connection = connection;
         this.codec = codec;
+        this.fence = fence;
         this.tally = tally;
         this.requests = requests;
     }
@@ -101,8 +109,12 @@ final class Http2Drain extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof Http2PingFrame ping && ping.ack() && ping.content() == PING_DATA) {
-            finalGoAway();
+        if (msg instanceof Http2PingFrame ping && ping.ack()) {
+            if (ping.content() == FENCE_PING_DATA) {
+                firstGoAway();
+            } else if (ping.content() == PING_DATA) {
+                finalGoAway();
+            }
         }
         ctx.fireChannelRead(msg);
     }
@@ -116,7 +128,10 @@ final class Http2Drain extends ChannelDuplexHandler {
         if (event instanceof ChannelInputShutdownEvent && draining && !finalGoAwaySent) {
             finalGoAwaySent = true;
             cancel(pingAckWait);
-            tally.goodbyeSaid();
+            fence.lower();
+            if (firstGoAwaySent) {
+                tally.goodbyeSaid();
+            }
             if (openStreams == 0) {
                 connection.markIdle();
             }
@@ -138,20 +153,36 @@ final class Http2Drain extends ChannelDuplexHandler {
         }
         draining = true;
         connection.markBusy();
-        DefaultHttp2GoAwayFrame first = new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR);
-        // Netty adds this to the last stream created and caps the sum at 2^31-1.
-        first.setExtraStreamIds(Integer.MAX_VALUE);
-        ctx.write(first);
-        ctx.writeAndFlush(new DefaultHttp2PingFrame(PING_DATA));
         long left = timeLeft.toNanos();
-        pingAckWait = ctx.executor().schedule(this::finalGoAway, Math.min(PING_ACK_WAIT.toNanos(), left / 2),
+        deadlineNanos = ctx.executor().ticker().nanoTime() + left;
+        fence.raise();
+        ctx.writeAndFlush(new DefaultHttp2PingFrame(FENCE_PING_DATA));
+        pingAckWait = ctx.executor().schedule(this::firstGoAway, Math.min(PING_ACK_WAIT.toNanos(), left / 4),
                 TimeUnit.NANOSECONDS);
         lastWord = ctx.executor().schedule(this::deadline, Math.max(0, left - Math.min(DEADLINE_MARGIN_NANOS, left / 10)),
                 TimeUnit.NANOSECONDS);
     }
 
+    private void firstGoAway() {
+        if (!draining || firstGoAwaySent || finalGoAwaySent) {
+            return;
+        }
+        firstGoAwaySent = true;
+        cancel(pingAckWait);
+        DefaultHttp2GoAwayFrame first = new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR);
+        // Netty adds this to the last stream created and caps the sum at 2^31-1.
+        first.setExtraStreamIds(Integer.MAX_VALUE);
+        ctx.write(first);
+        ctx.write(new DefaultHttp2PingFrame(PING_DATA));
+        fence.lower();
+        ctx.flush();
+        long left = Math.max(0, deadlineNanos - ctx.executor().ticker().nanoTime());
+        pingAckWait = ctx.executor().schedule(this::finalGoAway, Math.min(PING_ACK_WAIT.toNanos(), left / 2),
+                TimeUnit.NANOSECONDS);
+    }
+
     private void finalGoAway() {
-        if (!draining || finalGoAwaySent) {
+        if (!draining || !firstGoAwaySent || finalGoAwaySent) {
             return;
         }
         finalGoAwaySent = true;
@@ -165,6 +196,7 @@ final class Http2Drain extends ChannelDuplexHandler {
 
     /** What is still open is cancelled in HTTP/2's words before Grace resets the connection. */
     private void deadline() {
+        fence.lower();
         if (openStreams == 0) {
             return;
         }

@@ -108,8 +108,9 @@ public final class HttpProtocol implements Protocol {
                 return null;
             }
             Http2FrameCodec frames = newFrameCodec();
-            return new Http2ServerUpgradeCodec(frames, new Http2MultiplexHandler(streams()),
-                    new Http2Drain(connection, frames, tally, requests));
+            StreamFrameFence fence = new StreamFrameFence();
+            return new Http2ServerUpgradeCodec(frames, fence, new Http2MultiplexHandler(streams()),
+                    new Http2Drain(connection, frames, fence, tally, requests));
         }, MAX_HEAD_BYTES);
 
         ChannelPipeline pipeline = channel.pipeline();
@@ -123,9 +124,11 @@ public final class HttpProtocol implements Protocol {
     @Override
     public void drainStarted(Connection connection, Duration timeLeft) {
         ChannelPipeline pipeline = connection.channel().pipeline();
+        // By type: after an h2c upgrade the HTTP/2 handlers carry names Netty chose.
+        Http2Drain http2 = pipeline.get(Http2Drain.class);
         if (pipeline.get(Http1Drain.NAME) instanceof Http1Drain http1) {
             http1.goodbye(timeLeft);
-        } else if (pipeline.get(Http2Drain.NAME) instanceof Http2Drain http2) {
+        } else if (http2 != null) {
             http2.goodbye(timeLeft);
         } else if (pipeline.get(WebSocketDrain.NAME) instanceof WebSocketDrain webSocket) {
             webSocket.goodbye();
@@ -170,11 +173,13 @@ public final class HttpProtocol implements Protocol {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             Http2FrameCodec frames = newFrameCodec();
+            StreamFrameFence fence = new StreamFrameFence();
             // In this order: each checks, when added, that what it needs is already before it.
             ctx.pipeline()
                     .addAfter(ctx.name(), H2_FRAMES, frames)
-                    .addAfter(H2_FRAMES, H2_STREAMS, new Http2MultiplexHandler(streams()))
-                    .addAfter(H2_STREAMS, Http2Drain.NAME, new Http2Drain(connection, frames, tally, requests))
+                    .addAfter(H2_FRAMES, StreamFrameFence.NAME, fence)
+                    .addAfter(StreamFrameFence.NAME, H2_STREAMS, new Http2MultiplexHandler(streams()))
+                    .addAfter(H2_STREAMS, Http2Drain.NAME, new Http2Drain(connection, frames, fence, tally, requests))
                     .remove(this);
         }
     }

@@ -35,6 +35,7 @@ class Http2DrainTest {
             int early = client.get("/delay/300");
             assertThat(TestApp.nextArrived()).isEqualTo("/delay/300");
             CompletableFuture<DrainReport> drain = server.server.stop();
+            client.ackPing(pingData(client.log.await("PING ack=false")));
             client.log.await(FIRST_GOAWAY);
             long ping = pingData(client.log.await("PING ack=false"));
             // Sent after the first GOAWAY left the server, before the client answered its PING.
@@ -53,6 +54,31 @@ class Http2DrainTest {
             assertThat(report.graceful()).isEqualTo(1);
             assertThat(report.requests().goodbyes()).isEqualTo(1);
             assertThat(report.requests().finished()).isEqualTo(2);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("transports")
+    void aStreamThatEndsBeforeTheClientAcknowledgesOurFirstPingReachesItAfterTheGoaway(Transport transport) throws Exception {
+        try (HttpTestServer server = HttpTestServer.start(transport);
+                H2Client client = new H2Client(server.address(), false)) {
+            TestApp.answered.clear();
+            int stream = client.get("/delay/300");
+            assertThat(TestApp.nextArrived()).isEqualTo("/delay/300");
+            CompletableFuture<DrainReport> drain = server.server.stop();
+            long fence = pingData(client.log.await("PING ack=false"));
+            assertThat(TestApp.answered.poll(10, TimeUnit.SECONDS)).isEqualTo("/delay/300");
+            client.ackPing(fence);
+            client.log.await(FIRST_GOAWAY);
+            client.ackPing(pingData(client.log.await("PING ack=false")));
+            client.log.await("DATA " + stream + " end");
+            client.log.await("GOAWAY last=" + stream + " error=0");
+            client.log.await("FIN");
+            client.close();
+
+            // A client that read the stream's end first would open its next stream, then refuse it on reading the GOAWAY.
+            assertThat(client.log.all().indexOf(FIRST_GOAWAY)).isLessThan(client.log.all().indexOf("HEADERS " + stream + " 200"));
+            assertThat(drain.get(15, TimeUnit.SECONDS).graceful()).isEqualTo(1);
         }
     }
 

@@ -29,6 +29,8 @@ import java.util.concurrent.TimeUnit;
 final class TestApp extends ChannelInboundHandlerAdapter {
     /** Paths in the order they reached an application instance. */
     static final BlockingQueue<String> arrived = new LinkedBlockingQueue<>();
+    /** Paths whose whole response has been written, in that order. */
+    static final BlockingQueue<String> answered = new LinkedBlockingQueue<>();
 
     private HttpRequest request;
 
@@ -87,6 +89,9 @@ final class TestApp extends ChannelInboundHandlerAdapter {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
                 Unpooled.wrappedBuffer(body));
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-        ctx.executor().schedule(() -> ctx.writeAndFlush(response), delay, TimeUnit.MILLISECONDS);
+        ctx.executor().schedule(() -> {
+            ctx.writeAndFlush(response);
+            answered.add(path);
+        }, delay, TimeUnit.MILLISECONDS);
     }
 }
