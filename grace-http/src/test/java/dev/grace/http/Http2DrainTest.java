@@ -147,4 +147,55 @@ class Http2DrainTest {
             assertThat(client.log.all()).doesNotContain("HEADERS " + stream + " 200");
         }
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("transports")
+    void aConnectionUpgradedToH2cGetsTheGoawayToo(Transport transport) throws Exception {
+        try (HttpTestServer server = HttpTestServer.start(transport);
+                java.net.Socket client = new java.net.Socket("127.0.0.1", server.address().getPort())) {
+            client.setSoTimeout(10_000);
+            var out = client.getOutputStream();
+            var in = new java.io.DataInputStream(client.getInputStream());
+            out.write(("GET /delay/300 HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                    + "HTTP2-Settings: \r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.flush();
+            String head = new String(in.readNBytes(34), java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(head).startsWith("HTTP/1.1 101 Switching Protocols");
+            while (in.read() != '\n' || in.read() != '\r' || in.read() != '\n') {
+                // to the end of the 101's head
+            }
+            // The preface follows the 101 (RFC 9113, 3.1).
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});   // an empty SETTINGS frame
+            out.flush();
+            assertThat(TestApp.nextArrived()).isEqualTo("/delay/300");
+            CompletableFuture<DrainReport> drain = server.server.stop();
+
+            java.util.List<Integer> types = new java.util.ArrayList<>();
+            for (int frame = 0; frame < 64; frame++) {
+                int length;
+                try {
+                    length = (in.readUnsignedShort() << 8) | in.readUnsignedByte();
+                } catch (java.io.EOFException fin) {
+                    types.add(-1);
+                    break;
+                }
+                int type = in.readUnsignedByte();
+                in.readNBytes(5);   // flags, stream id
+                byte[] payload = in.readNBytes(length);
+                types.add(type);
+                if (type == 6 && (payload.length == 8)) {   // our PING: answer it, as a client does
+                    out.write(new byte[] {0, 0, 8, 6, 1, 0, 0, 0, 0});
+                    out.write(payload);
+                    out.flush();
+                }
+            }
+            client.shutdownOutput();
+            DrainReport report = drain.get(15, TimeUnit.SECONDS);
+
+            assertThat(types).as("frame types, -1 for the FIN").contains(7).endsWith(-1);   // GOAWAY
+            assertThat(report.graceful()).isEqualTo(1);
+            assertThat(report.requests().goodbyes()).isEqualTo(1);
+        }
+    }
 }
