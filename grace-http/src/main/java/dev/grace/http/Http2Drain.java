@@ -19,9 +19,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * One HTTP/2 connection's streams, after the multiplexer: busy while any stream is open.
  *
- * <p>On drain, first a PING behind a {@link StreamFrameFence}: streams that end meanwhile wait,
- * so that once the client acknowledges it has read everything before them, and reads the GOAWAY
- * first. Then the two-phase GOAWAY: last-stream-id 2^31−1 with a second PING, so that streams
+ * <p>On drain, first a PING, with the streams' frames held in a {@link StreamFrameFence} from
+ * then until the last GOAWAY, so that the client has read everything sent before the drain
+ * when it reads the first GOAWAY, and reads both GOAWAYs before any stream that ends after
+ * them. Then the two-phase GOAWAY: last-stream-id 2^31−1 with a second PING, so that streams
  * the client opened before it saw the GOAWAY are still accepted; once that PING is acknowledged
  * (everything sent before the ack has arrived) a GOAWAY with the real last stream id; open
  * streams finish, then Grace sends the FIN. A client may never acknowledge (nghttp2#1103), so
@@ -173,9 +174,7 @@ final class Http2Drain extends ChannelDuplexHandler {
         // Netty adds this to the last stream created and caps the sum at 2^31-1.
         first.setExtraStreamIds(Integer.MAX_VALUE);
         ctx.write(first);
-        ctx.write(new DefaultHttp2PingFrame(PING_DATA));
-        fence.lower();
-        ctx.flush();
+        ctx.writeAndFlush(new DefaultHttp2PingFrame(PING_DATA));
         long left = Math.max(0, deadlineNanos - ctx.executor().ticker().nanoTime());
         pingAckWait = ctx.executor().schedule(this::finalGoAway, Math.min(PING_ACK_WAIT.toNanos(), left / 2),
                 TimeUnit.NANOSECONDS);
@@ -188,6 +187,9 @@ final class Http2Drain extends ChannelDuplexHandler {
         finalGoAwaySent = true;
         cancel(pingAckWait);
         ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+        // The streams' frames follow the last GOAWAY: a client that read them first could find
+        // itself with nothing open, close, and answer a GOAWAY still on its way with an RST.
+        fence.lower();
         tally.goodbyeSaid();
         if (openStreams == 0) {
             connection.markIdle();

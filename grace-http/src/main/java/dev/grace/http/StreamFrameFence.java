@@ -14,10 +14,12 @@ import java.util.ArrayDeque;
  *
  * <p>Why: a client that reads a stream's last DATA frame and our GOAWAY in one go opens its next
  * stream on the first and then, on the second, refuses it itself (nghttp2 closes it with
- * REFUSED_STREAM; h2load counts it as an errored request). {@link Http2Drain} raises the fence,
- * sends a PING, and lowers the fence behind the first GOAWAY once the PING is acknowledged: the
- * client has then read everything that was sent before, and reads the GOAWAY before any stream
- * that ends after it. Confined to the connection's event loop.
+ * REFUSED_STREAM; h2load counts it as an errored request). {@link Http2Drain} raises the fence
+ * and sends a PING; once it is acknowledged the client has read everything sent before, and the
+ * GOAWAYs go out ahead of the held frames. The fence comes down behind the last GOAWAY: released
+ * earlier, the held frames could end the client's last streams, and a client with nothing open
+ * after a GOAWAY closes its socket, so the last GOAWAY would reach a closed socket and draw an
+ * RST. Confined to the connection's event loop.
  */
 final class StreamFrameFence extends ChannelOutboundHandlerAdapter {
     static final String NAME = "grace-h2-fence";
