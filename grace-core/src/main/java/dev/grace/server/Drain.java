@@ -76,6 +76,7 @@ final class Drain {
     private final AtomicIntegerArray outcomeCounts = new AtomicIntegerArray(Outcome.values().length);
     private final LongAdder discardedUnsent = new LongAdder();
     private final LongAdder discardedInbound = new LongAdder();
+    private volatile boolean skipDelay;
     private volatile boolean joining;
     private volatile boolean trackingDone;
     private volatile long startNanos;
@@ -92,7 +93,7 @@ final class Drain {
     }
 
     /**
-     * Starts the drain's thread, which waits for {@link #begin()}. It starts with the server, and
+     * Starts the drain's thread, which waits for {@link #begin(boolean)}. It starts with the server, and
      * the classes a stop needs are loaded now, so that a stop pays for no thread start and no
      * class loading: measured on a cold JVM, those delayed the first idle FIN by 6 to 15 ms.
      */
@@ -108,10 +109,12 @@ final class Drain {
     /**
      * The first stop request. Without a drain delay the idle connections are asked to close right
      * here, on the caller's thread: waking the drain's thread first cost up to 16 ms on a busy
-     * machine, and an idle client should see its FIN within 10 ms of the signal.
+     * machine, and an idle client should see its FIN within 10 ms of the signal. {@code skipDelay}
+     * when another process has taken the listener over and answers readiness now.
      */
-    void begin() {
-        if (options.drainDelay().isZero()) {
+    void begin(boolean skipDelay) {
+        this.skipDelay = skipDelay;
+        if (skipDelay || options.drainDelay().isZero()) {
             startClosingIdle();
         }
         begun.complete(null);
@@ -170,7 +173,7 @@ final class Drain {
     }
 
     private DrainReport drain() throws InterruptedException {
-        if (!options.drainDelay().isZero()) {
+        if (!skipDelay && !options.drainDelay().isZero()) {
             awaitForced(options.drainDelay().toNanos());
             startClosingIdle();
         }

@@ -45,8 +45,10 @@ public final class Server implements AutoCloseable {
     private volatile boolean ready;
     private final Drain drain;
     private boolean stopRequested;
-    private final boolean gateSupported;
-    private final boolean sharedListener;
+    private final CompletableFuture<Void> stopStarted = new CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicBoolean listenerClosing = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean gateSupported;
+    private volatile boolean sharedListener;
     private volatile HandshakeGate handshakeGate;
 
     private Server(ServerOptions options, Protocol protocol, ServerListener listener) throws IOException {
@@ -198,8 +200,9 @@ public final class Server implements AutoCloseable {
     public synchronized CompletableFuture<DrainReport> stop() {
         if (!stopRequested) {
             stopRequested = true;
+            stopStarted.complete(null);
             ready = false;
-            if (options.drainDelay().isZero() && gateSupported) {
+            if (options.drainDelay().isZero() && gateSupported && !sharedListener) {
                 // No new handshake from now on; the listener closes once those under way are accepted.
                 HandshakeGate gate = HandshakeGate.close(listenerChannel);
                 handshakeGate = gate == null ? null : gate.startChecks();
@@ -207,11 +210,66 @@ public final class Server implements AutoCloseable {
             // Readiness is reported off before the drain can close the listener (on NIO its thread
             // may do that at once), so an observer never sees "listener closed" first.
             listener.readinessChanged(false);
-            drain.begin();
+            drain.begin(false);
         } else {
             drain.force();
         }
         return drain.report();
+    }
+
+    // ---- for ListenerHandoff -----------------------------------------------------------------
+
+    /**
+     * The listening socket's file descriptor, for passing it to another process.
+     *
+     * @throws IllegalStateException off epoll, where Netty does not expose it
+     */
+    int listenerFd() {
+        if (!(listenerChannel instanceof io.netty.channel.epoll.EpollServerSocketChannel epoll)) {
+            throw new IllegalStateException("handing a listener over needs the epoll transport, not " + options.transport());
+        }
+        return epoll.fd().intValue();
+    }
+
+    /** Whether another process holds the listener too (systemd's copy, or the one it was handed to). */
+    boolean listenerShared() {
+        return sharedListener;
+    }
+
+    /** Completes when the first stop request (or a handoff) begins this server's drain. */
+    CompletableFuture<Void> stopStarted() {
+        return stopStarted;
+    }
+
+    /**
+     * Another process accepts on this listener now: stop accepting at once, without filtering
+     * SYNs or touching the accept queue, which belongs to both processes and which the other
+     * one goes on emptying, then drain as {@link #stop()} does but without the drain delay
+     * (readiness is the other process's now). Returns false, doing nothing, when a stop has
+     * already begun.
+     */
+    synchronized boolean handOver() {
+        if (stopRequested) {
+            return false;
+        }
+        stopRequested = true;
+        stopStarted.complete(null);
+        sharedListener = true;
+        ready = false;
+        listener.readinessChanged(false);
+        // Netty deregisters from epoll before it closes: our copy of the descriptor goes, the socket stays.
+        closeListener(false);
+        drain.begin(true);
+        return true;
+    }
+
+    /**
+     * The process that handed this listener over has closed its copy: the socket is ours alone
+     * again, so our own drain may filter its SYNs or send it a sentinel.
+     */
+    void listenerReleasedByPreviousOwner() {
+        sharedListener = false;
+        gateSupported = HandshakeGate.supported(listenerChannel);
     }
 
     /**
@@ -311,6 +369,9 @@ public final class Server implements AutoCloseable {
      * connect shows when the backlog has been accepted (see {@link BacklogSentinel}).
      */
     private void closeListener(boolean acceptBacklogFirst) {
+        if (!listenerClosing.compareAndSet(false, true)) {
+            return;
+        }
         if (acceptBacklogFirst && !sharedListener) {
             HandshakeGate gate = handshakeGate;
             if (gate == null && gateSupported) {
