@@ -74,6 +74,10 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Serve /metrics, /ready and /live on this port of the listen address; 0 picks a free one.")
     Integer adminPort;
 
+    @Option(names = "--handoff", paramLabel = "PATH",
+            description = "Restart without refusing a connect: take the listening sockets of the grace proxy serving handoffs at this Unix socket (it then drains), or bind as usual when none does; then serve handoffs here. Epoll on Linux only.")
+    java.nio.file.Path handoff;
+
     @Mixin
     TransportOption transport;
 
@@ -108,7 +112,7 @@ final class ProxyCommand implements Callable<Integer> {
         int fd = SocketActivation.listenFd(System.getenv(), ProcessHandle.current().pid());
         SocketActivation activation = fd < 0 ? null
                 : new SocketActivation(fd, "--listen", listen.getAddress().getHostAddress(), "--listen", listen.getPort());
-        return Serving.serve("proxy", out, err, options, protocol, adminPort, false, false, activation);
+        return Serving.serve("proxy", out, err, options, protocol, adminPort, false, false, activation, handoff);
     }
 
     private RelayListener sessionLines(PrintWriter err) {

@@ -62,6 +62,10 @@ final class ServerCommand implements Callable<Integer> {
             description = "Serve /metrics, /ready and /live on this port of the bind address; 0 picks a free one.")
     Integer adminPort;
 
+    @Option(names = "--handoff", paramLabel = "PATH",
+            description = "Restart without refusing a connect: take the listening sockets of the grace server serving handoffs at this Unix socket (it then drains), or bind as usual when none does; then serve handoffs here. Epoll on Linux only.")
+    java.nio.file.Path handoff;
+
     @Mixin
     TransportOption transport;
 
@@ -86,7 +90,7 @@ final class ServerCommand implements Callable<Integer> {
 
         boolean http = protocol.equals("http");
         return Serving.serve("server", out, err, options, http ? new HttpProtocol(Routes::new) : new EchoProtocol(), adminPort,
-                log.shows(LogLevel.INFO), http, activation());
+                log.shows(LogLevel.INFO), http, activation(), handoff);
     }
 
     /** Under systemd socket activation: fd 3, checked against --bind and --port when given. */

@@ -101,12 +101,18 @@ final class GraceProcess implements AutoCloseable {
         return awaitAddressLine("listening on ");
     }
 
+    static final String FROM_HANDOFF = " (from handoff)";
+
+    /** Reads a {@code PREFIX HOST:PORT} line, with or without {@link #FROM_HANDOFF}, and returns the address. */
     InetSocketAddress awaitAddressLine(String prefix) throws InterruptedException {
         String line = nextStdoutLine();
         if (!line.startsWith(prefix)) {
             throw new AssertionError("expected '" + prefix + "HOST:PORT', got '" + line + "'; stderr: " + stderr);
         }
         String address = line.substring(prefix.length());
+        if (address.endsWith(FROM_HANDOFF)) {
+            address = address.substring(0, address.length() - FROM_HANDOFF.length());
+        }
         int colon = address.lastIndexOf(':');
         return new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
     }

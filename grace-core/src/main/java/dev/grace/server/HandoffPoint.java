@@ -284,7 +284,7 @@ public final class HandoffPoint implements AutoCloseable {
             Thread thread = new Thread(() -> {
                 if (server.handOver()) {
                     listeners.values().forEach(channel -> channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS));
-                    log.info("handoff at {}: listeners handed to pid {}; draining", path, newcomerPid);
+                    log.debug("handoff at {}: listeners handed to pid {}; draining", path, newcomerPid);
                     handedOver.complete(newcomerPid);
                 }
                 // Closing the conversation is the newcomer's "released": our copies are gone.
