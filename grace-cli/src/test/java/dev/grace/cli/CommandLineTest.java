@@ -147,7 +147,27 @@ class CommandLineTest {
     @Test
     void serverHelpListsEveryFlagOfTheContract() {
         assertThat(run("server", "--help").out()).contains("--bind", "--port", "--drain-timeout", "--drain-delay",
-                "--idle-timeout", "--close-timeout", "--admin-port", "--transport", "--log", "--protocol", "--close-spread");
+                "--idle-timeout", "--close-timeout", "--admin-port", "--transport", "--log", "--protocol", "--close-spread", "--handoff");
+        assertThat(run("proxy", "--help").out()).contains("--handoff");
+    }
+
+    @Test
+    void aHandoffPathThatCannotBeASocketIsRefusedBeforeAnythingListens() {
+        Run empty = run("server", "--port", "0", "--handoff", "");
+        assertThat(empty.exitCode()).isEqualTo(ExitCode.USAGE);
+        assertThat(empty.err().strip()).isEqualTo("server: Invalid value for option '--handoff': '' is not a path to a socket file");
+
+        Run noDirectory = run("server", "--port", "0", "--handoff", "/nonexistent-grace-dir/grace.handoff");
+        assertThat(noDirectory.exitCode()).isEqualTo(ExitCode.IO_FAILURE);
+        assertThat(noDirectory.err().strip()).isEqualTo(
+                "server: cannot serve handoffs at /nonexistent-grace-dir/grace.handoff: /nonexistent-grace-dir is not a directory");
+        assertThat(noDirectory.out()).doesNotContain("listening on");
+
+        String tooLong = "/tmp/" + "x".repeat(110);
+        Run longPath = run("proxy", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:9", "--handoff", tooLong);
+        assertThat(longPath.exitCode()).isEqualTo(ExitCode.IO_FAILURE);
+        assertThat(longPath.err().strip()).isEqualTo("proxy: cannot serve handoffs at " + tooLong
+                + ": the path is 115 bytes long, a Unix socket's at most 107");
     }
 
     @Test
