@@ -10,6 +10,7 @@
  *   slow      connects that took over 500 ms (a dropped SYN, retransmitted a second later)
  * A server's FIN between two exchanges (nothing owed) is a goodbye, not a loss: the client
  * reconnects. Loopback only; bounded by SECONDS.
+ * Prints "started N clients" once they run, then one RESTART line of counts at the end.
  *   java bench/RestartLoad.java PORT SECONDS [CHURN] [PINGPONG]
  */
 import java.io.IOException;
@@ -48,6 +49,8 @@ public class RestartLoad {
             threads.add(new Thread(() -> pingPong(target, endNanos), "ping-pong-" + i));
         }
         threads.forEach(Thread::start);
+        System.out.println("started " + threads.size() + " clients");
+        System.out.flush();
         for (Thread thread : threads) {
             thread.join();
         }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A restart under load (docs/BENCHMARKS.md, "Restart under load"): 8 loops of connect / 64 B
 # echo / close and 50 busy ping-pong clients (bench/RestartLoad.java) run for LOAD_SECONDS; at
-# RESTART_AT seconds the service is restarted, each its own way:
+# RESTART_AT seconds after the clients started the service is restarted, each its own way:
 #   grace-handoff        a second grace server --handoff PATH takes the listener over; the first drains
 #   grace-proxy-handoff  the same with grace proxy (in front of a grace echo backend)
 #   grace-stop-start     SIGTERM to the grace server, then a new one started on the same port
@@ -107,8 +107,9 @@ one() {
       background "$old_log" "$server_cpu" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
       old_pid="${pids[-1]}"; wait_listen "$port" "$old_pid" ;;
   esac
-  pin "$load_cpu" "$java_bin" "$root/bench/RestartLoad.java" "$port" "$load_seconds" 8 50 >"$load_log" 2>&1 &
+  pin "$load_cpu" "$java_bin" -cp "$tmp/classes" RestartLoad "$port" "$load_seconds" 8 50 >"$load_log" 2>&1 &
   local load_pid=$!
+  wait_line "$load_log" '^started' "$load_pid"
   sleep "$restart_at"
   case "$row" in
     grace-handoff)
@@ -139,6 +140,7 @@ one() {
   echo "$old_served $new_served $(sed -n 's/^RESTART churn_served=\([0-9]*\) sessions=\([0-9]*\).*/\1 \2/p' "$load_log")"
 }
 
+javac -nowarn -d "$tmp/classes" "$root/bench/RestartLoad.java"
 start_backend
 echo "| restart | connects refused | reset after connect | bytes lost | connects > 500 ms | served by old / new process | churn sessions, ping-pong sessions |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"

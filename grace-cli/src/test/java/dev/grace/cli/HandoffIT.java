@@ -243,6 +243,21 @@ class HandoffIT {
     }
 
     @Test
+    void underSocketActivationTheInheritedSocketIsTheListenerAndThePathServesHandoffs() throws Exception {
+        try (GraceProcess activated = SocketActivationIT.activated(0, "server", "--drain-timeout", "5s", "--handoff", path.toString())) {
+            int port = SocketActivationIT.inheritedPort(activated);
+            assertThat(activated.nextStdoutLine()).isEqualTo("listening on 127.0.0.1:" + port);
+            try (GraceProcess newcomer = GraceProcess.start("server", "--port", String.valueOf(port), "--handoff", path.toString())) {
+                assertThat(awaitListeningFromHandoff(newcomer).getPort()).isEqualTo(port);
+                assertThat(activated.awaitExit(20)).isZero();
+                assertEchoes(new InetSocketAddress("127.0.0.1", port), "systemd's socket, the newcomer's now");
+                newcomer.signal("TERM");
+                assertThat(newcomer.awaitExit(20)).isZero();
+            }
+        }
+    }
+
+    @Test
     void handoffNeedsEpoll() throws Exception {
         try (GraceProcess grace = GraceProcess.start("server", "--port", "0", "--transport", "nio", "--handoff", path.toString())) {
             assertThat(grace.awaitExit(20)).isEqualTo(ExitCode.USAGE);

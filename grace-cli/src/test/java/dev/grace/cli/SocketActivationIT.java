@@ -30,7 +30,7 @@ class SocketActivationIT {
             "os.execvpe(sys.argv[2], sys.argv[2:], env)");
 
     /** {@code pidOffset} 0: LISTEN_PID is grace's own; anything else: another process's. */
-    private static GraceProcess activated(int pidOffset, String... args) throws IOException {
+    static GraceProcess activated(int pidOffset, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(Tools.require("python3").toString(), "-c", LAUNCHER,
                 String.valueOf(pidOffset), Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", GraceProcess.jar().toString()));
@@ -38,7 +38,7 @@ class SocketActivationIT {
         return GraceProcess.exec(command);
     }
 
-    private static int inheritedPort(GraceProcess grace) throws InterruptedException {
+    static int inheritedPort(GraceProcess grace) throws InterruptedException {
         String line = grace.nextStdoutLine();
         assertThat(line).startsWith("inherited ");
         return Integer.parseInt(line.substring("inherited ".length()));
