@@ -16,7 +16,7 @@ set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 rows="${ROWS:-grace-handoff grace-proxy-handoff grace-stop-start haproxy-reload nginx-reload}"
-load_seconds="${LOAD_SECONDS:-6}"
+load_seconds="${LOAD_SECONDS:-10}"
 restart_at="${RESTART_AT:-2}"
 java_bin="$(command -v java)"
 
@@ -84,7 +84,7 @@ stream { server { listen 127.0.0.1:$1; proxy_pass 127.0.0.1:$backend_port; } }
 CFG
 }
 
-# one ROW -> prints "refused reset lost slow old_served new_served"
+# one ROW -> prints "refused reset lost slow old_served new_served churn sessions took_ms"
 one() {
   local row="$1" port old_pid new_pid old_log="$tmp/old.log" new_log="$tmp/new.log" load_log="$tmp/load.log"
   local sock="$tmp/grace.handoff" old_served="-" new_served="-"
@@ -111,6 +111,7 @@ one() {
   local load_pid=$!
   wait_line "$load_log" '^started' "$load_pid"
   sleep "$restart_at"
+  local restart_started; restart_started="$(date +%s%N)"
   case "$row" in
     grace-handoff)
       background "$new_log" "$server_cpu" java -jar "$jar" server --port "$port" --drain-timeout 10s --handoff "$sock"
@@ -126,6 +127,8 @@ one() {
     haproxy-reload) kill -USR2 "$old_pid"; new_pid="$old_pid" ;;
     nginx-reload) kill -HUP "$old_pid"; new_pid="$old_pid" ;;
   esac
+  local took_ms=$(( ($(date +%s%N) - restart_started) / 1000000 ))
+  case "$row" in haproxy-reload|nginx-reload) took_ms="-" ;; esac
   wait "$load_pid" || true
   case "$row" in grace-*) stop_pid "$old_pid" ;; esac
   stop_pid "$new_pid"
@@ -137,23 +140,23 @@ one() {
   if ! grep -q '^RESTART ' "$load_log"; then echo "restart: the load failed; see below" >&2; cat "$load_log" >&2; exit 1; fi
   grep '^failure: ' "$load_log" | head -3 | sed "s/^/restart: $row: /" >&2 || true
   sed -n 's/^RESTART .* refused=\([0-9]*\) reset=\([0-9]*\) lost=\([0-9]*\) slow=\([0-9]*\).*/\1 \2 \3 \4/p' "$load_log" | tr '\n' ' '
-  echo "$old_served $new_served $(sed -n 's/^RESTART churn_served=\([0-9]*\) sessions=\([0-9]*\).*/\1 \2/p' "$load_log")"
+  echo "$old_served $new_served $(sed -n 's/^RESTART churn_served=\([0-9]*\) sessions=\([0-9]*\).*/\1 \2/p' "$load_log") $took_ms"
 }
 
 javac -nowarn -d "$tmp/classes" "$root/bench/RestartLoad.java"
 start_backend
-echo "| restart | connects refused | reset after connect | bytes lost | connects > 500 ms | served by old / new process | churn sessions, ping-pong sessions |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| restart | connects refused | reset after connect | bytes lost | connects > 500 ms | served by old / new process | churn sessions, ping-pong sessions | new process listening after (ms) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for row in $rows; do
   case "$row" in
     haproxy-reload) command -v haproxy >/dev/null || { echo "restart: haproxy not installed; skipping" >&2; continue; } ;;
     nginx-reload) [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || { echo "restart: nginx stream module missing; skipping" >&2; continue; } ;;
   esac
-  r=(); s=(); l=(); w=(); o=(); c=()
+  r=(); s=(); l=(); w=(); o=(); c=(); t=()
   for round in $(seq 1 "$rounds"); do
-    read -r refused reset lost slow old_served new_served churn sessions < <(one "$row")
-    echo "restart: $row round $round: refused=$refused reset=$reset lost=$lost slow=$slow served old=$old_served new=$new_served churn=$churn sessions=$sessions" >&2
-    r+=("$refused"); s+=("$reset"); l+=("$lost"); w+=("$slow"); o+=("$old_served/$new_served"); c+=("$churn,$sessions")
+    read -r refused reset lost slow old_served new_served churn sessions took < <(one "$row")
+    echo "restart: $row round $round: refused=$refused reset=$reset lost=$lost slow=$slow served old=$old_served new=$new_served churn=$churn sessions=$sessions listening_after_ms=$took" >&2
+    r+=("$refused"); s+=("$reset"); l+=("$lost"); w+=("$slow"); o+=("$old_served/$new_served"); c+=("$churn,$sessions"); t+=("$took")
   done
-  echo "| $row | ${r[*]} | ${s[*]} | ${l[*]} | ${w[*]} | ${o[*]} | ${c[*]} |"
+  echo "| $row | ${r[*]} | ${s[*]} | ${l[*]} | ${w[*]} | ${o[*]} | ${c[*]} | ${t[*]} |"
 done
