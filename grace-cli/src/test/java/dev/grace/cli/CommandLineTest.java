@@ -163,6 +163,10 @@ class CommandLineTest {
                 "server: cannot serve handoffs at /nonexistent-grace-dir/grace.handoff: /nonexistent-grace-dir is not a directory");
         assertThat(noDirectory.out()).doesNotContain("listening on");
 
+        Run directory = run("server", "--port", "0", "--handoff", "/tmp");
+        assertThat(directory.exitCode()).isEqualTo(ExitCode.IO_FAILURE);
+        assertThat(directory.err().strip()).isEqualTo("server: /tmp is not a socket: refusing to replace it");
+
         String tooLong = "/tmp/" + "x".repeat(110);
         Run longPath = run("proxy", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:9", "--handoff", tooLong);
         assertThat(longPath.exitCode()).isEqualTo(ExitCode.IO_FAILURE);
