@@ -84,6 +84,16 @@ stream { server { listen 127.0.0.1:$1; proxy_pass 127.0.0.1:$backend_port; } }
 CFG
 }
 
+start_grace() { # log, command (server|proxy), port, extra args... -> sets started_pid once it listens
+  local log="$1" command="$2" port="$3"; shift 3
+  if [ "$command" = server ]; then
+    background "$log" "$server_cpu" java -jar "$jar" server --port "$port" --drain-timeout 10s "$@"
+  else
+    background "$log" "$server_cpu" java -jar "$jar" proxy --listen "127.0.0.1:$port" --to "127.0.0.1:$backend_port" --drain-timeout 10s "$@"
+  fi
+  started_pid="${pids[-1]}"; wait_line "$log" '^listening on' "$started_pid"
+}
+
 # one ROW -> prints "refused reset lost slow old_served new_served churn sessions took_ms"
 one() {
   local row="$1" port old_pid new_pid old_log="$tmp/old.log" new_log="$tmp/new.log" load_log="$tmp/load.log"
@@ -91,13 +101,8 @@ one() {
   rm -f "$sock" "$old_log" "$new_log"
   port="$(free_port 22001)"
   case "$row" in
-    grace-handoff|grace-stop-start)
-      background "$old_log" "$server_cpu" java -jar "$jar" server --port "$port" --drain-timeout 10s --handoff "$sock"
-      old_pid="${pids[-1]}"; wait_line "$old_log" '^listening on' "$old_pid" ;;
-    grace-proxy-handoff)
-      background "$old_log" "$server_cpu" java -jar "$jar" proxy --listen "127.0.0.1:$port" --to "127.0.0.1:$backend_port" \
-        --drain-timeout 10s --handoff "$sock"
-      old_pid="${pids[-1]}"; wait_line "$old_log" '^listening on' "$old_pid" ;;
+    grace-handoff|grace-stop-start) start_grace "$old_log" server "$port" --handoff "$sock"; old_pid="$started_pid" ;;
+    grace-proxy-handoff) start_grace "$old_log" proxy "$port" --handoff "$sock"; old_pid="$started_pid" ;;
     haproxy-reload)
       haproxy_cfg "$port" >"$tmp/haproxy.cfg"
       background "$old_log" "$server_cpu" haproxy -W -db -S "$tmp/master.sock" -f "$tmp/haproxy.cfg"
@@ -113,17 +118,9 @@ one() {
   sleep "$restart_at"
   local restart_started; restart_started="$(date +%s%N)"
   case "$row" in
-    grace-handoff)
-      background "$new_log" "$server_cpu" java -jar "$jar" server --port "$port" --drain-timeout 10s --handoff "$sock"
-      new_pid="${pids[-1]}"; wait_line "$new_log" '^listening on' "$new_pid" ;;
-    grace-proxy-handoff)
-      background "$new_log" "$server_cpu" java -jar "$jar" proxy --listen "127.0.0.1:$port" --to "127.0.0.1:$backend_port" \
-        --drain-timeout 10s --handoff "$sock"
-      new_pid="${pids[-1]}"; wait_line "$new_log" '^listening on' "$new_pid" ;;
-    grace-stop-start)
-      kill -TERM "$old_pid"
-      background "$new_log" "$server_cpu" java -jar "$jar" server --port "$port" --drain-timeout 10s
-      new_pid="${pids[-1]}"; wait_line "$new_log" '^listening on' "$new_pid" ;;
+    grace-handoff) start_grace "$new_log" server "$port" --handoff "$sock"; new_pid="$started_pid" ;;
+    grace-proxy-handoff) start_grace "$new_log" proxy "$port" --handoff "$sock"; new_pid="$started_pid" ;;
+    grace-stop-start) kill -TERM "$old_pid"; start_grace "$new_log" server "$port"; new_pid="$started_pid" ;;
     haproxy-reload) kill -USR2 "$old_pid"; new_pid="$old_pid" ;;
     nginx-reload) kill -HUP "$old_pid"; new_pid="$old_pid" ;;
   esac
