@@ -29,13 +29,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * use alone (outside {@code net.ipv4.ip_local_port_range}, or reserved in
  * {@code net.ipv4.ip_local_reserved_ports}): a port another socket holds without SO_REUSEADDR
  * fails the connect with "Address already in use", and without TCP timestamps a port still in
- * TIME_WAIT fails it with "Cannot assign requested address". Either way that one connect fails
- * and the port is set aside for a minute; size the range so that this stays rare.
+ * TIME_WAIT fails it with "Cannot assign requested address". Either way the port is set aside
+ * for a minute. {@link #connectTrying} then tries the next ports, a few at most, and last a port
+ * the kernel chooses, so a client is never failed for a port; {@link #connect} fails that one
+ * connect. {@link #attempts()}, {@link #refusals()} and {@link #kernelChoices()} count what happened.
  */
 public final class SourcePorts {
     private final int low;
     private final int high;
+    /** Range ports a connect tries, after a refusal, before it lets the kernel choose. */
+    public static final int MAX_REFUSED_PER_CONNECT = 8;
+
     private final BitSet leased;
+    private final java.util.concurrent.atomic.LongAdder attempts = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder refusals = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder kernelChoices = new java.util.concurrent.atomic.LongAdder();
     /** Per port, System.nanoTime() until which it is skipped; allocated once a port is refused. */
     private long[] setAsideUntil;
     private int next;
@@ -80,11 +88,58 @@ public final class SourcePorts {
      * fails this connect and is set aside for {@link #SET_ASIDE_NANOS}.
      */
     public ChannelFuture connect(Bootstrap bootstrap, InetSocketAddress remote) {
+        requireResolved(remote);
+        return attempt(bootstrap, remote, lease());
+    }
+
+    /**
+     * As {@link #connect}, but a port the kernel refuses is set aside and the next one tried, up
+     * to {@link #MAX_REFUSED_PER_CONNECT} of them, and then a port the kernel chooses: only the
+     * remote can fail this connect. Each attempt is a channel of its own, initialised by
+     * {@code bootstrap}'s handler; those given up are closed. Completes with the connected channel.
+     */
+    public io.netty.util.concurrent.Future<io.netty.channel.Channel> connectTrying(Bootstrap bootstrap, InetSocketAddress remote) {
+        requireResolved(remote);
+        io.netty.util.concurrent.Promise<io.netty.channel.Channel> connected = bootstrap.config().group().next().newPromise();
+        tryNext(bootstrap, remote, connected, 0);
+        return connected;
+    }
+
+    private void tryNext(Bootstrap bootstrap, InetSocketAddress remote, io.netty.util.concurrent.Promise<io.netty.channel.Channel> connected,
+            int refused) {
+        int port = refused < MAX_REFUSED_PER_CONNECT ? lease() : 0;
+        ChannelFuture attempt;
+        try {
+            attempt = attempt(bootstrap, remote, port);
+        } catch (RuntimeException | Error e) {
+            connected.tryFailure(e);
+            return;
+        }
+        attempt.addListener((ChannelFuture f) -> {
+            if (f.isSuccess()) {
+                if (!connected.trySuccess(f.channel())) {
+                    f.channel().close(); // the caller gave up meanwhile
+                }
+            } else if (port != 0 && portRefused(f.cause()) && !connected.isDone()) {
+                f.channel().close();
+                tryNext(bootstrap, remote, connected, refused + 1);
+            } else {
+                connected.tryFailure(f.cause());
+            }
+        });
+    }
+
+    private static void requireResolved(InetSocketAddress remote) {
         if (remote.isUnresolved()) {
             throw new IllegalArgumentException("resolve " + remote + " before connecting from a chosen port");
         }
-        int port = lease();
+    }
+
+    /** One connect from {@code port} of the range, or from a port the kernel chooses when it is 0. */
+    private ChannelFuture attempt(Bootstrap bootstrap, InetSocketAddress remote, int port) {
+        attempts.increment();
         if (port == 0) {
+            kernelChoices.increment();
             return bootstrap.connect(remote);
         }
         AtomicBoolean released = new AtomicBoolean();
@@ -105,6 +160,7 @@ public final class SourcePorts {
         connect.addListener(f -> {
             if (!f.isSuccess()) {
                 if (portRefused(f.cause())) {
+                    refusals.increment();
                     setAside(port);
                 }
                 releaseOnce.run();
@@ -112,6 +168,21 @@ public final class SourcePorts {
         });
         connect.channel().closeFuture().addListener(f -> releaseOnce.run());
         return connect;
+    }
+
+    /** Connects attempted, each port tried counting once (a kernel-chosen one included). */
+    public long attempts() {
+        return attempts.sum();
+    }
+
+    /** Ports of the range the kernel refused (each then set aside). */
+    public long refusals() {
+        return refusals.sum();
+    }
+
+    /** Connects left to the kernel's choice of port: every port leased or set aside, or too many refused. */
+    public long kernelChoices() {
+        return kernelChoices.sum();
     }
 
     /** How long a port the kernel refused is skipped: a TIME_WAIT lasts 60 s on Linux. */

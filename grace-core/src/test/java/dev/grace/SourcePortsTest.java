@@ -131,6 +131,51 @@ class SourcePortsTest {
         }
     }
 
+    /**
+     * Two of the range's three ports are held by listeners: a connect that may try on goes
+     * through from the third, each refused port counted and set aside; with every port held,
+     * the kernel's choice.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void aConnectThatMayTryOnGoesThroughFromTheNextPortTheKernelAccepts(Transport transport) throws Exception {
+        int low = Ports.freeRunBelowEphemeral(3);
+        EventLoopGroup group = transport.newEventLoopGroup(1, "source-ports");
+        try (ServerSocket first = new ServerSocket(low, 1, InetAddress.getLoopbackAddress());
+                ServerSocket second = new ServerSocket(low + 1, 1, InetAddress.getLoopbackAddress());
+                ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Bootstrap bootstrap = new Bootstrap().group(group).channel(transport.channelClass())
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel channel) {
+                        }
+                    });
+            InetSocketAddress target = (InetSocketAddress) server.getLocalSocketAddress();
+            SourcePorts ports = SourcePorts.range(low, low + 2);
+            Channel channel = ports.connectTrying(bootstrap, target).sync().getNow();
+            try (Socket accepted = server.accept()) {
+                assertThat(accepted.getPort()).isEqualTo(low + 2);
+            }
+            assertThat(ports.attempts()).isEqualTo(3);
+            assertThat(ports.refusals()).isEqualTo(2);
+            assertThat(ports.kernelChoices()).isZero();
+            channel.close().sync();
+
+            try (ServerSocket third = new ServerSocket(low + 2, 1, InetAddress.getLoopbackAddress())) {
+                SourcePorts allHeld = SourcePorts.range(low, low + 2);
+                Channel fallback = allHeld.connectTrying(bootstrap, target).sync().getNow();
+                try (Socket accepted = server.accept()) {
+                    assertThat(accepted.getPort()).as("the kernel's choice").isNotIn(low, low + 1, low + 2);
+                }
+                assertThat(allHeld.refusals()).isEqualTo(3);
+                assertThat(allHeld.kernelChoices()).isEqualTo(1);
+                fallback.close().sync();
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
     @Test
     void anUnresolvedTargetIsRefusedBeforeAnyPortIsTaken() {
         SourcePorts ports = SourcePorts.range(20000, 20000);

@@ -112,7 +112,7 @@ final class ProxyCommand implements Callable<Integer> {
         int fd = SocketActivation.listenFd(System.getenv(), ProcessHandle.current().pid());
         SocketActivation activation = fd < 0 ? null
                 : new SocketActivation(fd, "--listen", listen.getAddress().getHostAddress(), "--listen", listen.getPort());
-        return Serving.serve("proxy", out, err, options, protocol, adminPort, false, false, activation, handoff);
+        return Serving.serve("proxy", out, err, options, protocol, adminPort, false, false, activation, handoff, upstreamSourcePorts);
     }
 
     private RelayListener sessionLines(PrintWriter err) {

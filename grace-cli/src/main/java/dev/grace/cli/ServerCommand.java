@@ -90,7 +90,7 @@ final class ServerCommand implements Callable<Integer> {
 
         boolean http = protocol.equals("http");
         return Serving.serve("server", out, err, options, http ? new HttpProtocol(Routes::new) : new EchoProtocol(), adminPort,
-                log.shows(LogLevel.INFO), http, activation(), handoff);
+                log.shows(LogLevel.INFO), http, activation(), handoff, null);
     }
 
     /** Under systemd socket activation: fd 3, checked against --bind and --port when given. */

@@ -4,7 +4,9 @@ import dev.grace.CloseReport;
 import dev.grace.Connection;
 import dev.grace.Outcome;
 import dev.grace.server.ServerListener;
+import dev.grace.SourcePorts;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -41,6 +43,16 @@ final class ServerMetrics implements ServerListener {
             closed.put(outcome, Counter.builder("grace.connections.closed").tag("outcome", outcome.name())
                     .description("Connections closed, by outcome").register(registry));
         }
+    }
+
+    /** A proxy's upstream source ports: how many ports its connects tried, the kernel refused, or left to the kernel. */
+    void upstreamSourcePorts(SourcePorts ports) {
+        FunctionCounter.builder("grace.upstream.source.port.attempts", ports, SourcePorts::attempts)
+                .description("Upstream connects attempted from a source port, each port tried counting once").register(registry);
+        FunctionCounter.builder("grace.upstream.source.port.refusals", ports, SourcePorts::refusals)
+                .description("Source ports the kernel refused (held by another socket, or a TIME_WAIT it would not take over); each was set aside and the next tried").register(registry);
+        FunctionCounter.builder("grace.upstream.source.port.kernel.choices", ports, SourcePorts::kernelChoices)
+                .description("Upstream connects left to a port the kernel chose: every port of the range leased or set aside, or too many refused").register(registry);
     }
 
     @Override

@@ -31,9 +31,11 @@ final class Serving {
      * @param requestCounts the lines add the HTTP request counts
      * @param activation    the socket systemd passed and what the command line asked for, or null to bind
      * @param handoff       where to take the listeners from and then serve handoffs ({@code --handoff}), or null
+     * @param upstreamPorts the proxy's upstream source ports, for their metrics, or null
      */
     static int serve(String command, PrintWriter out, PrintWriter err, ServerOptions options, Protocol protocol,
-            Integer adminPort, boolean outcomeLines, boolean requestCounts, SocketActivation activation, Path handoff) {
+            Integer adminPort, boolean outcomeLines, boolean requestCounts, SocketActivation activation, Path handoff,
+            dev.grace.SourcePorts upstreamPorts) {
         if (handoff != null && (handoff.toString().isBlank() || handoff.getFileName() == null)) {
             err.println(command + ": Invalid value for option '--handoff': '" + handoff + "' is not a path to a socket file");
             return ExitCode.USAGE;
@@ -64,6 +66,9 @@ final class Serving {
             }
         }
         ServerMetrics metrics = new ServerMetrics();
+        if (upstreamPorts != null) {
+            metrics.upstreamSourcePorts(upstreamPorts);
+        }
         Server[] started = new Server[1];
         AdminEndpoint admin = null;
         HandoffPoint point = null;

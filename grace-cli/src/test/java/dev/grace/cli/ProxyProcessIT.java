@@ -57,6 +57,31 @@ class ProxyProcessIT {
         return socket;
     }
 
+    /** A source port another program holds costs no client its session, and the metrics count the refusal. */
+    @Test
+    void aRefusedSourcePortIsCountedAndTheNextOneServesTheClient() throws Exception {
+        int low = Ports.freeRunBelowEphemeral(3);
+        try (ServerSocket holder = new ServerSocket(low, 1, InetAddress.getLoopbackAddress());
+                GraceProcess grace = proxy("--admin-port=0", "--upstream-source-ports=" + low + "-" + (low + 2))) {
+            InetSocketAddress admin = grace.awaitAddressLine("admin on ");
+            InetSocketAddress address = grace.awaitListening();
+            for (int i = 0; i < 3; i++) {
+                try (Socket client = connect(address)) {
+                    client.getOutputStream().write(("hello " + i).getBytes(StandardCharsets.US_ASCII));
+                    client.shutdownOutput();
+                    assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("hello " + i);
+                }
+                grace.awaitStderr("relayed ");
+            }
+            String metrics = Http.get(admin, "/metrics").body();
+            assertThat(Http.metric(metrics, "grace_upstream_source_port_refusals_total")).isEqualTo(1);
+            assertThat(Http.metric(metrics, "grace_upstream_source_port_attempts_total")).isEqualTo(4);
+            assertThat(Http.metric(metrics, "grace_upstream_source_port_kernel_choices_total")).isZero();
+            grace.signal("TERM");
+            assertThat(grace.awaitExit(20)).isZero();
+        }
+    }
+
     @Test
     void relaysExactBytesAndPrintsOneLinePerSession() throws Exception {
         byte[] payload = new byte[4 * 1024 * 1024];

@@ -19,7 +19,9 @@ import java.net.InetSocketAddress;
  * Opens one session's upstream leg: on the client's own event loop (so the relay needs no
  * lock), with the client's transport, auto-read off, from the configured source ports, within
  * the connect timeout; Grace goes on it at once and the server adopts it, so a drain owns it.
- * Tells the session when the leg exists, connected, or could not be reached.
+ * From a range of source ports, a port the kernel refuses costs the client nothing: the next
+ * is tried ({@link SourcePorts#connectTrying}), each attempt a channel of its own. The session
+ * hears of the leg once it connected, or that the upstream could not be reached.
  */
 final class UpstreamConnect {
     private final InetSocketAddress target;
@@ -58,18 +60,23 @@ final class UpstreamConnect {
                         if (owner != null) {
                             owner.adopt(upstream);
                         }
-                        relay.upstreamCreated(upstream);
                     }
                 });
         SourcePorts ports = options.upstreamSourcePorts();
-        ChannelFuture connect = ports == null ? leg.connect(target) : ports.connect(leg, target);
-        connect.addListener((ChannelFuture f) -> {
-            if (f.isSuccess()) {
-                relay.upstreamConnected();
-            } else {
-                relay.upstreamFailed(target, f.cause());
-            }
-        });
+        if (ports == null) {
+            leg.connect(target).addListener((ChannelFuture f) -> connected(relay, f.isSuccess() ? f.channel() : null, f.cause()));
+        } else {
+            ports.connectTrying(leg, target).addListener(f -> connected(relay, f.isSuccess() ? (Channel) f.getNow() : null, f.cause()));
+        }
+    }
+
+    private void connected(Relay relay, Channel channel, Throwable failure) {
+        if (channel == null) {
+            relay.upstreamFailed(target, failure);
+            return;
+        }
+        relay.upstreamCreated(Grace.of(channel));
+        relay.upstreamConnected();
     }
 
     InetSocketAddress target() {

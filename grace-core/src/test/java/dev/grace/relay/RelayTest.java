@@ -357,6 +357,52 @@ class RelayTest {
                 .as("one TIME_WAIT per port at most: each new session took the last one over").isBetween(1, 2);
     }
 
+    /**
+     * The range's first port is held by another program's listener and its second by another
+     * program's TIME_WAIT toward the backend: no client fails for it. The listener's port is
+     * refused once and set aside; the TIME_WAIT is taken over (the kernel allows it with TCP
+     * timestamps, as here).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void portsOtherProgramsHoldNeverFailAClient(Transport transport) throws Exception {
+        int low = Ports.freeRunBelowEphemeral(3);
+        List<Integer> upstreamPorts = new CopyOnWriteArrayList<>();
+        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
+            upstreamPorts.add(socket.getPort());
+            byte[] request = socket.getInputStream().readAllBytes();
+            socket.getOutputStream().write(("echo:" + new String(request)).getBytes());
+        }); java.net.ServerSocket holder = new java.net.ServerSocket(low, 1, java.net.InetAddress.getLoopbackAddress())) {
+            try (java.net.Socket other = new java.net.Socket()) {
+                other.setReuseAddress(true);
+                other.bind(new InetSocketAddress("0.0.0.0", low + 1));
+                other.connect(backend.address());
+                other.shutdownOutput();
+                other.getInputStream().readAllBytes();
+            }
+            backend.awaitServed(15);
+            assertThat(Kernel.timeWaitFrom(low + 1)).as("another program's TIME_WAIT on the second port").isNotEmpty();
+            dev.grace.SourcePorts ports = dev.grace.SourcePorts.range(low, low + 2);
+            RelayOptions options = RelayOptions.defaults().withUpstreamSourcePorts(ports);
+            try (Proxy proxy = new Proxy(transport, backend.address(), options)) {
+                for (int i = 0; i < 6; i++) {
+                    try (Peer client = Peer.connect(proxy.address())) {
+                        client.send("request " + i);
+                        client.halfClose();
+                        Peer.ReadResult response = client.readToEnd();
+                        assertThat(response.text()).isEqualTo("echo:request " + i);
+                        assertThat(response.end()).isEqualTo(Peer.ReadResult.End.FIN);
+                    }
+                    assertThat(proxy.nextRelayed().isClean()).isTrue();
+                    backend.awaitServed(15);
+                }
+            }
+            assertThat(ports.refusals()).as("the listener's port, refused once, then set aside").isEqualTo(1);
+            assertThat(ports.kernelChoices()).isZero();
+        }
+        assertThat(upstreamPorts.subList(1, upstreamPorts.size())).hasSize(6).allSatisfy(port -> assertThat(port).isBetween(low + 1, low + 2));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void resetReleaseLeavesNoTimeWaitWhenTheBackendFinishesFirst(Transport transport) throws Exception {
