@@ -46,6 +46,11 @@ public enum Transport {
         public Class<? extends Channel> channelClass() {
             return EpollSocketChannel.class;
         }
+
+        @Override
+        public Channel newChannel(java.net.SocketAddress remote) {
+            return ipv4(remote) ? new EpollSocketChannel(io.netty.channel.socket.SocketProtocolFamily.INET) : new EpollSocketChannel();
+        }
     },
     /** The JDK's selector-based transport, available everywhere. */
     NIO {
@@ -73,6 +78,11 @@ public enum Transport {
         public Class<? extends Channel> channelClass() {
             return NioSocketChannel.class;
         }
+
+        @Override
+        public Channel newChannel(java.net.SocketAddress remote) {
+            return new NioSocketChannel();
+        }
     };
 
     public abstract boolean isAvailable();
@@ -85,6 +95,17 @@ public enum Transport {
     public abstract Class<? extends ServerChannel> serverChannelClass();
 
     public abstract Class<? extends Channel> channelClass();
+
+    /**
+     * A client channel for connecting to {@code remote}. On epoll an IPv4 socket for an IPv4
+     * address, which spares the IPV6_V6ONLY setsockopt Netty makes on the dual-stack socket it
+     * opens by default.
+     */
+    public abstract Channel newChannel(java.net.SocketAddress remote);
+
+    private static boolean ipv4(java.net.SocketAddress remote) {
+        return remote instanceof java.net.InetSocketAddress inet && inet.getAddress() instanceof java.net.Inet4Address;
+    }
 
     /** Epoll when it loads, NIO otherwise. */
     public static Transport auto() {

@@ -81,10 +81,13 @@ final class DeliveryWatch implements CloseMachine.Kernel {
 
     /** Just before close(): after our FIN, whether the peer acknowledged it; after a release with RST, yes. */
     void socketClosing(boolean outputShut, boolean releasedWithReset) {
-        if (tcpInfo != null) {
-            finAcknowledgedAtClose = outputShut ? tcpInfo.finAcknowledged() : releasedWithReset;
-            unackedSegmentsAtClose = tcpInfo.unackedSegments();
+        if (tcpInfo == null) {
+            return;
         }
+        // One TCP_INFO read for both answers: this runs once per connection, on every close.
+        boolean read = tcpInfo.read();
+        finAcknowledgedAtClose = outputShut ? read && TcpInfo.finAcknowledgedIn(tcpInfo.lastState()) : releasedWithReset;
+        unackedSegmentsAtClose = read ? tcpInfo.lastUnackedSegments() : -1;
     }
 
     boolean finAcknowledgedAtClose() {

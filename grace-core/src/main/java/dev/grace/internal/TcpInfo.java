@@ -55,8 +55,29 @@ final class TcpInfo {
 
     /** After our FIN: whether the peer acknowledged it (and so every byte before it). */
     boolean finAcknowledged() {
-        int state = state();
+        return finAcknowledgedIn(state());
+    }
+
+    static boolean finAcknowledgedIn(int state) {
         return state == FIN_WAIT2 || state == TIME_WAIT || state == CLOSE;
+    }
+
+    /**
+     * One read for the state and the unacknowledged segments together (see {@link #lastState()},
+     * {@link #lastUnackedSegments()}); false when the socket cannot be asked any more.
+     */
+    boolean read() {
+        return refresh();
+    }
+
+    /** The state as of the last {@link #read()}. */
+    int lastState() {
+        return info.state();
+    }
+
+    /** Unacknowledged segments as of the last {@link #read()}. */
+    long lastUnackedSegments() {
+        return info.unacked();
     }
 
     private boolean refresh() {

@@ -44,12 +44,13 @@ final class UpstreamConnect {
 
     /** Starts connecting {@code relay}'s upstream leg; call on the client's event loop. */
     void connect(Channel client, Relay relay) {
+        Transport transport = Transport.of(client);
         Bootstrap leg = new Bootstrap()
                 .group(client.eventLoop())
-                .channel(Transport.of(client).channelClass())
+                .channelFactory(() -> transport.newChannel(target))
+                // TCP_NODELAY is Netty's default: setting it again is one more setsockopt per leg.
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.connectTimeout().toMillis()))
                 .option(ChannelOption.RCVBUF_ALLOCATOR, readBuffers)
                 .handler(new ChannelInitializer<Channel>() {

@@ -72,8 +72,8 @@ public final class Server implements AutoCloseable {
         bootstrap
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(backlogSentinel)
+                // TCP_NODELAY is Netty's default: setting it again is one more setsockopt per connection.
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel channel) {
