@@ -52,6 +52,38 @@ public enum Transport {
             return ipv4(remote) ? new EpollSocketChannel(io.netty.channel.socket.SocketProtocolFamily.INET) : new EpollSocketChannel();
         }
     },
+    /** Netty's io_uring transport (Linux 5.14 and later); no TCP_INFO, so delivery reads as unknown, as on NIO. */
+    IO_URING {
+        @Override
+        public boolean isAvailable() {
+            return io.netty.channel.uring.IoUring.isAvailable();
+        }
+
+        @Override
+        public Throwable unavailabilityCause() {
+            return io.netty.channel.uring.IoUring.unavailabilityCause();
+        }
+
+        @Override
+        IoHandlerFactory ioHandlerFactory() {
+            return io.netty.channel.uring.IoUringIoHandler.newFactory();
+        }
+
+        @Override
+        public Class<? extends ServerChannel> serverChannelClass() {
+            return io.netty.channel.uring.IoUringServerSocketChannel.class;
+        }
+
+        @Override
+        public Class<? extends Channel> channelClass() {
+            return io.netty.channel.uring.IoUringSocketChannel.class;
+        }
+
+        @Override
+        public Channel newChannel(java.net.SocketAddress remote) {
+            return new io.netty.channel.uring.IoUringSocketChannel();
+        }
+    },
     /** The JDK's selector-based transport, available everywhere. */
     NIO {
         @Override
@@ -122,10 +154,11 @@ public enum Transport {
             case "auto" -> auto();
             case "epoll" -> EPOLL;
             case "nio" -> NIO;
-            default -> throw new IllegalArgumentException("transport must be auto, epoll or nio, got " + name);
+            case "io_uring" -> IO_URING;
+            default -> throw new IllegalArgumentException("transport must be auto, epoll, io_uring or nio, got " + name);
         };
         if (!transport.isAvailable()) {
-            throw new IllegalArgumentException("transport epoll is not available here: " + transport.unavailabilityCause());
+            throw new IllegalArgumentException("transport " + transport + " is not available here: " + transport.unavailabilityCause());
         }
         return transport;
     }
@@ -140,7 +173,13 @@ public enum Transport {
 
     /** The transport a channel runs on. */
     public static Transport of(Channel channel) {
-        return channel instanceof EpollSocketChannel || channel instanceof EpollServerSocketChannel ? EPOLL : NIO;
+        if (channel instanceof EpollSocketChannel || channel instanceof EpollServerSocketChannel) {
+            return EPOLL;
+        }
+        if (channel instanceof io.netty.channel.uring.IoUringSocketChannel || channel instanceof io.netty.channel.uring.IoUringServerSocketChannel) {
+            return IO_URING;
+        }
+        return NIO;
     }
 
     @Override

@@ -71,6 +71,9 @@ class PendingWritesTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.grace.testing.Transports#all")
     void plainNettyShutdownOutputTruncatesPendingWritesBehindACleanFin(Transport transport) throws Exception {
+        // On io_uring (Netty 4.2.17) the same call does worse: the write in flight completes into a
+        // nulled outbound buffer (NPE in AbstractIoUringStreamChannel.writeComplete0) and the peer waits for ever.
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport != Transport.IO_URING, "io_uring: Netty's handler throws instead");
         byte[] payload = payload();
         EventLoopGroup group = transport.newEventLoopGroup(1, "plain");
         AtomicReference<Channel> child = new AtomicReference<>();

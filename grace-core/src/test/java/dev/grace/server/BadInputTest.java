@@ -82,7 +82,7 @@ class BadInputTest {
     @Test
     void unknownTransportIsRefused() {
         assertThatThrownBy(() -> Transport.parse("kqueue"))
-                .hasMessage("transport must be auto, epoll or nio, got kqueue");
+                .hasMessage("transport must be auto, epoll, io_uring or nio, got kqueue");
         assertThat(Transport.parse("NIO")).isEqualTo(Transport.NIO);
         assertThat(Transport.parse("auto")).isEqualTo(Transport.auto());
     }
