@@ -108,12 +108,7 @@ class SourcePortsTest {
         EventLoopGroup group = transport.newEventLoopGroup(1, "source-ports");
         try (ServerSocket holder = new ServerSocket(low, 1, InetAddress.getLoopbackAddress());
                 ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Bootstrap bootstrap = new Bootstrap().group(group).channel(transport.channelClass())
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel channel) {
-                        }
-                    });
+            Bootstrap bootstrap = bare(group, transport);
             InetSocketAddress target = (InetSocketAddress) server.getLocalSocketAddress();
             ChannelFuture refused = ports.connect(bootstrap, target).await();
             assertThat(refused.isSuccess()).isFalse();
@@ -144,12 +139,7 @@ class SourcePortsTest {
         try (ServerSocket first = new ServerSocket(low, 1, InetAddress.getLoopbackAddress());
                 ServerSocket second = new ServerSocket(low + 1, 1, InetAddress.getLoopbackAddress());
                 ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Bootstrap bootstrap = new Bootstrap().group(group).channel(transport.channelClass())
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel channel) {
-                        }
-                    });
+            Bootstrap bootstrap = bare(group, transport);
             InetSocketAddress target = (InetSocketAddress) server.getLocalSocketAddress();
             SourcePorts ports = SourcePorts.range(low, low + 2);
             Channel channel = ports.connectTrying(bootstrap, target).sync().getNow();
@@ -174,6 +164,16 @@ class SourcePortsTest {
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
+    }
+
+    /** A bootstrap whose channels get no handler: the connect alone is under test. */
+    private static Bootstrap bare(EventLoopGroup group, Transport transport) {
+        return new Bootstrap().group(group).channel(transport.channelClass())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                    }
+                });
     }
 
     @Test

@@ -330,21 +330,11 @@ class RelayTest {
         int sessions = 12;
         int low = Ports.freeRunBelowEphemeral(2);
         List<Integer> upstreamPorts = new CopyOnWriteArrayList<>();
-        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
-            upstreamPorts.add(socket.getPort());
-            byte[] request = socket.getInputStream().readAllBytes();
-            socket.getOutputStream().write(("echo:" + new String(request)).getBytes());
-        })) {
+        try (PeerServer backend = echoRecordingPorts(upstreamPorts)) {
             RelayOptions options = RelayOptions.defaults().withUpstreamSourcePorts(dev.grace.SourcePorts.range(low, low + 1));
             try (Proxy proxy = new Proxy(transport, backend.address(), options)) {
                 for (int i = 0; i < sessions; i++) {
-                    try (Peer client = Peer.connect(proxy.address())) {
-                        client.send("request " + i);
-                        client.halfClose();
-                        Peer.ReadResult response = client.readToEnd();
-                        assertThat(response.text()).isEqualTo("echo:request " + i);
-                        assertThat(response.end()).isEqualTo(Peer.ReadResult.End.FIN);
-                    }
+                    requestThrough(proxy, i);
                     RelayReport report = proxy.nextRelayed();
                     assertThat(report.firstFinished()).isEqualTo(RelayReport.Leg.CLIENT);
                     assertThat(report.isClean()).as("%s", report).isTrue();
@@ -355,6 +345,26 @@ class RelayTest {
         assertThat(upstreamPorts).hasSize(sessions).allSatisfy(port -> assertThat(port).isBetween(low, low + 1));
         assertThat(Kernel.timeWaitFrom(low).size() + Kernel.timeWaitFrom(low + 1).size())
                 .as("one TIME_WAIT per port at most: each new session took the last one over").isBetween(1, 2);
+    }
+
+    /** A backend that answers "echo:" and the request, once the client's FIN is in, noting each upstream port. */
+    private static PeerServer echoRecordingPorts(List<Integer> upstreamPorts) throws IOException {
+        return PeerServer.scripted((socket, s) -> {
+            upstreamPorts.add(socket.getPort());
+            byte[] request = socket.getInputStream().readAllBytes();
+            socket.getOutputStream().write(("echo:" + new String(request)).getBytes());
+        });
+    }
+
+    /** Request {@code i} through the proxy, half-closed, answered whole and then FIN. */
+    private static void requestThrough(Proxy proxy, int i) throws IOException {
+        try (Peer client = Peer.connect(proxy.address())) {
+            client.send("request " + i);
+            client.halfClose();
+            Peer.ReadResult response = client.readToEnd();
+            assertThat(response.text()).isEqualTo("echo:request " + i);
+            assertThat(response.end()).isEqualTo(Peer.ReadResult.End.FIN);
+        }
     }
 
     /**
@@ -368,11 +378,7 @@ class RelayTest {
     void portsOtherProgramsHoldNeverFailAClient(Transport transport) throws Exception {
         int low = Ports.freeRunBelowEphemeral(3);
         List<Integer> upstreamPorts = new CopyOnWriteArrayList<>();
-        try (PeerServer backend = PeerServer.scripted((socket, s) -> {
-            upstreamPorts.add(socket.getPort());
-            byte[] request = socket.getInputStream().readAllBytes();
-            socket.getOutputStream().write(("echo:" + new String(request)).getBytes());
-        }); java.net.ServerSocket holder = new java.net.ServerSocket(low, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (PeerServer backend = echoRecordingPorts(upstreamPorts); java.net.ServerSocket holder = new java.net.ServerSocket(low, 1, java.net.InetAddress.getLoopbackAddress())) {
             try (java.net.Socket other = new java.net.Socket()) {
                 other.setReuseAddress(true);
                 other.bind(new InetSocketAddress("0.0.0.0", low + 1));
@@ -386,13 +392,7 @@ class RelayTest {
             RelayOptions options = RelayOptions.defaults().withUpstreamSourcePorts(ports);
             try (Proxy proxy = new Proxy(transport, backend.address(), options)) {
                 for (int i = 0; i < 6; i++) {
-                    try (Peer client = Peer.connect(proxy.address())) {
-                        client.send("request " + i);
-                        client.halfClose();
-                        Peer.ReadResult response = client.readToEnd();
-                        assertThat(response.text()).isEqualTo("echo:request " + i);
-                        assertThat(response.end()).isEqualTo(Peer.ReadResult.End.FIN);
-                    }
+                    requestThrough(proxy, i);
                     assertThat(proxy.nextRelayed().isClean()).isTrue();
                     backend.awaitServed(15);
                 }
