@@ -31,12 +31,16 @@ background() { # log, cpu, command...: starts it pinned, records its own PID (ta
   pids+=($!)
 }
 
-port_of() { # log [pid] -> the port of its "listening on 127.0.0.1:PORT" line, once printed
-  until grep -q '^listening on' "$1" 2>/dev/null; do
+port_of() { # log [pid] -> the port of its "listening on 127.0.0.1:PORT" line, once printed whole
+  local port="" again=""
+  # Read twice, 50 ms apart: a line caught while it is being written would give a partial port.
+  until [ -n "$port" ] && [ "$port" = "$again" ]; do
     if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then echo "a process failed to start; see $1" >&2; exit 1; fi
-    sleep 0.1
+    port="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1" 2>/dev/null | head -1)"
+    sleep 0.05
+    again="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1" 2>/dev/null | head -1)"
   done
-  sed -n 's/^listening on 127.0.0.1://p' "$1"
+  echo "$port"
 }
 
 free_port() { # a port below the ephemeral range that nothing listens on
