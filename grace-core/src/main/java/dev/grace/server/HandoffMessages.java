@@ -16,7 +16,7 @@ import java.util.Map;
  * SCM_RIGHTS messages of their own:
  * <pre>
  * newcomer: grace-handoff 1 KIND PID        who asks, for which kind of server
- * old:      offer KIND PID SHARED NAME=HOST:PORT...   or: busy | draining
+ * old:      offer KIND PID SHARED NAME=HOST:PORT...   or: busy | moved | draining
  * newcomer: send                            (now reading descriptors only)
  * old:      one descriptor per NAME, in order
  * newcomer: taken                           (accepting on them)
@@ -31,6 +31,8 @@ final class HandoffMessages {
     static final String OFFER = "offer";
     static final String BUSY = "busy";
     static final String DRAINING = "draining";
+    /** Handed over already: the path is the newcomer's now, ask there. */
+    static final String MOVED = "moved";
     static final String SEND = "send";
     static final String TAKEN = "taken";
     static final int MAX_LINE = 512;

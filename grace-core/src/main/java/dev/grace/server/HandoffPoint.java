@@ -249,7 +249,11 @@ public final class HandoffPoint implements AutoCloseable {
                     return false;
                 }
                 newcomerPid = Long.parseLong(hello[1].matches("[0-9]{1,18}") ? hello[1] : "0");
-                if (handedOver.isDone() || server.stopStarted().isDone()) {
+                if (handedOver.isDone()) {
+                    ctx.writeAndFlush(HandoffMessages.line(HandoffMessages.MOVED));
+                    return false;
+                }
+                if (server.stopStarted().isDone()) {
                     ctx.writeAndFlush(HandoffMessages.line(HandoffMessages.DRAINING));
                     return false;
                 }

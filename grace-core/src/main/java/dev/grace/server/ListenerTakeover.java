@@ -88,7 +88,8 @@ public final class ListenerTakeover implements AutoCloseable {
         boolean keepGroup = false;
         try {
             while (true) {
-                if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+                Object file = fileKey(path);
+                if (file == null) {
                     return Optional.empty();
                 }
                 Pump pump = new Pump();
@@ -99,6 +100,9 @@ public final class ListenerTakeover implements AutoCloseable {
                     throw new IOException(path + ": nothing accepted a connect within " + ANSWER_TIMEOUT_MILLIS + " ms; not a Grace handoff socket");
                 }
                 if (!connect.isSuccess()) {
+                    if (replaced(path, file) && System.nanoTime() < giveUpNanos) {
+                        continue; // another newcomer took over meanwhile: ask it
+                    }
                     String reason = String.valueOf(connect.cause().getMessage());
                     if (reason.contains("Connection refused") || reason.contains("No such file")) {
                         return Optional.empty(); // a stale file: its process is gone, and its listener with it
@@ -109,6 +113,15 @@ public final class ListenerTakeover implements AutoCloseable {
                 channel.writeAndFlush(HandoffMessages.line(HandoffMessages.hello(kind, ProcessHandle.current().pid())));
                 Object answer = pump.next();
                 String line = answer instanceof String text ? text : null;
+                if (HandoffMessages.MOVED.equals(line) || (line == null && replaced(path, file))) {
+                    // Handed over while we asked (or closed as it did): the path is the new owner's now.
+                    channel.close().awaitUninterruptibly();
+                    if (System.nanoTime() > giveUpNanos) {
+                        throw new IOException(path + ": the listener kept moving for " + BUSY_WAIT_MILLIS / 1000 + " s; giving up");
+                    }
+                    Thread.sleep(10);
+                    continue;
+                }
                 if (HandoffMessages.BUSY.equals(line)) {
                     channel.close().awaitUninterruptibly();
                     if (System.nanoTime() > giveUpNanos) {
@@ -160,6 +173,21 @@ public final class ListenerTakeover implements AutoCloseable {
                 group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             }
         }
+    }
+
+    /** The identity of the file at {@code path}, or null when there is none. */
+    private static Object fileKey(Path path) {
+        try {
+            return Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Whether the file at {@code path} is no longer the one we connected to: a newcomer renamed its socket there. */
+    private static boolean replaced(Path path, Object connectedTo) {
+        Object now = fileKey(path);
+        return now != null && !now.equals(connectedTo);
     }
 
     private static String mismatch(Path path, HandoffMessages.Offer offer, String kind, String host, int port) {

@@ -207,6 +207,43 @@ class HandoffTest {
         }
     }
 
+    /**
+     * A newcomer that reached the old process just before another one took over is told
+     * "moved", so it asks again at the path (now the new owner's) instead of binding a port of its own.
+     */
+    @Test
+    void aServerThatHandedOverSendsLateNewcomersToTheNewOwner() throws Exception {
+        Server old = Server.start(options(), new EchoProtocol());
+        HandoffPoint oldPoint = HandoffPoint.open(path, "server", old, Map.of());
+        Server newcomer = null;
+        // A client that never sends its FIN keeps the old process draining, as a real one would be.
+        try (Peer lingering = Peer.connect(old.localAddress()); SocketChannel late = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            lingering.send("x");
+            lingering.readExactly(1);
+            ListenerTakeover takeover = ListenerTakeover.take(path, "server", null, 0).orElseThrow();
+            newcomer = Server.start(options().withInheritedListener(takeover.listenerFd()), new EchoProtocol());
+            HandoffPoint.open(path, "server", newcomer, Map.of());
+            takeover.confirm(newcomer);
+            oldPoint.handedOver().get(10, TimeUnit.SECONDS);
+            assertThat(old.terminationFuture()).isNotDone();
+
+            late.write(ByteBuffer.wrap(("grace-handoff 1 server 1\n").getBytes(StandardCharsets.US_ASCII)));
+            ByteBuffer answer = ByteBuffer.allocate(64);
+            late.read(answer);
+            assertThat(new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII)).isEqualTo("moved\n");
+
+            try (ListenerTakeover next = ListenerTakeover.take(path, "server", null, 0).orElseThrow()) {
+                assertThat(next.address()).isEqualTo(newcomer.localAddress());
+            }
+        } finally {
+            old.stop();
+            old.terminationFuture().get(10, TimeUnit.SECONDS);
+            if (newcomer != null) {
+                newcomer.stop().get(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     @Test
     void aDrainingServerHandsNothingOverAndRemovesItsSocketFile() throws Exception {
         Server server = Server.start(options(), new EchoProtocol());
