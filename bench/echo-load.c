@@ -1,10 +1,20 @@
 /*
- * An independent load generator for echo servers, so Grace is not its own only judge:
- * N connections, each sends SIZE bytes of a per-connection pattern, waits for all of them to
- * come back, checks every byte, and repeats for SECONDS. One thread, epoll, plain syscalls.
- * Prints "requests=R seconds=S rate=R/s" or exits 1 on "data mismatch on connection C at byte B".
- *   cc -O2 -o echo-load bench/echo-load.c && ./echo-load 127.0.0.1 7000 50 64 10
+ * An independent load generator for echo servers and proxies, so Grace is not its own only
+ * judge. One thread, epoll, plain syscalls.
+ *   echo:  N connections, each sends SIZE bytes of a per-connection pattern, waits for all of
+ *          them to come back, checks every byte, and repeats for SECONDS. Prints
+ *          "requests=R seconds=S rate=R/s".
+ *   churn: N sessions at a time, each connects, sends SIZE bytes, half-closes, reads the echo
+ *          to EOF, checks every byte, and closes; its end opens the next. Prints
+ *          "requests=R seconds=S rate=R/s failed=F p50_us=A p99_us=B" (sessions that ended within
+ *          SECONDS; the latencies are of every session); a failed session is one whose connect
+ *          was refused or that was reset. With FIRST-LAST, sessions connect from
+ *          those source ports in turn instead of ports the kernel chooses.
+ * Exits 1 on "data mismatch on connection C at byte B" or "connection C ended early" (an EOF
+ * before the whole echo: bytes lost behind a clean-looking end).
+ *   cc -O2 -o echo-load bench/echo-load.c && ./echo-load 127.0.0.1 7000 50 64 10 [echo|churn [FIRST-LAST]]
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -43,14 +53,27 @@ static void send_request(struct conn *c, int id, int size) {
     c->sent += size;
 }
 
+static int churn(struct sockaddr_in addr, int n, int size, double seconds, int first_port, int last_port);
+
 int main(int argc, char **argv) {
-    if (argc != 6) { fprintf(stderr, "usage: %s HOST PORT CONNECTIONS SIZE SECONDS\n", argv[0]); return 2; }
+    if (argc < 6 || argc > 8) {
+        fprintf(stderr, "usage: %s HOST PORT CONNECTIONS SIZE SECONDS [echo|churn [FIRST-LAST]]\n", argv[0]);
+        return 2;
+    }
     const char *host = argv[1];
     int port = atoi(argv[2]), n = atoi(argv[3]), size = atoi(argv[4]);
     double seconds = atof(argv[5]);
+    const char *mode = argc > 6 ? argv[6] : "echo";
+    int first_port = 0, last_port = 0;
+    if (argc > 7 && (sscanf(argv[7], "%d-%d", &first_port, &last_port) != 2 || first_port < 1 || last_port > 65535 || first_port > last_port)) {
+        fprintf(stderr, "bad source ports: %s (FIRST-LAST, within 1-65535)\n", argv[7]);
+        return 2;
+    }
     if (n < 1 || size < 1 || size > 65536 || seconds <= 0) { fprintf(stderr, "bad arguments\n"); return 2; }
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
-    inet_pton(AF_INET, host, &addr.sin_addr);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) { fprintf(stderr, "bad host: %s (an IPv4 address)\n", host); return 2; }
+    if (strcmp(mode, "churn") == 0) return churn(addr, n, size, seconds, first_port, last_port);
+    if (strcmp(mode, "echo") != 0) { fprintf(stderr, "bad mode: %s (echo or churn)\n", mode); return 2; }
     struct conn *conns = calloc(n, sizeof *conns);
     int ep = epoll_create1(0);
     for (int i = 0; i < n; i++) {
@@ -89,5 +112,121 @@ int main(int argc, char **argv) {
     double elapsed = now() - start;
     for (int i = 0; i < n; i++) close(conns[i].fd);
     printf("requests=%ld seconds=%.2f rate=%.0f/s\n", requests, elapsed, requests / elapsed);
+    return 0;
+}
+
+/* One churn session: a connection from connect() to close(). */
+struct session { int fd; long id; long received; double started; };
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int next_port, ports_first, ports_last;
+
+/* Starts a session's connect; 0 on success, -1 when no socket could be had. */
+static int open_session(int ep, struct session *s, long id, struct sockaddr_in *addr) {
+    for (int attempt = 0; attempt < 64; attempt++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+        if (fd < 0) { perror("socket"); return -1; }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (ports_first) {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(next_port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+            next_port = next_port == ports_last ? ports_first : next_port + 1;
+            if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) { close(fd); continue; }
+        }
+        if (connect(fd, (struct sockaddr *)addr, sizeof *addr) < 0 && errno != EINPROGRESS) {
+            close(fd);
+            if (ports_first && (errno == EADDRNOTAVAIL || errno == EADDRINUSE)) continue; /* that 4-tuple is still in TIME_WAIT */
+            return -2;
+        }
+        s->fd = fd; s->id = id; s->received = 0; s->started = now();
+        struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = s };
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+        return 0;
+    }
+    fprintf(stderr, "no source port of %d-%d could be bound\n", ports_first, ports_last);
+    return -1;
+}
+
+static int churn(struct sockaddr_in addr, int n, int size, double seconds, int first_port, int last_port) {
+    ports_first = first_port; ports_last = last_port; next_port = first_port;
+    struct session *sessions = calloc(n, sizeof *sessions);
+    size_t kept = 0, room = 1 << 20;
+    double *micros = malloc(room * sizeof *micros);
+    long requests = 0, failed = 0, id = 0;
+    int ep = epoll_create1(0), open_count = 0;
+    double start = now(), end = start + seconds;
+    for (int i = 0; i < n; i++) {
+        int opened;
+        while ((opened = open_session(ep, &sessions[i], id++, &addr)) == -2) failed++;
+        if (opened < 0) return 1;
+        open_count++;
+    }
+    struct epoll_event events[256];
+    unsigned char buf[65536];
+    while (open_count > 0) {
+        int ready = epoll_wait(ep, events, 256, 100);
+        int stopping = now() >= end;
+        if (stopping && ready == 0 && now() > end + 10) { fprintf(stderr, "%d sessions never ended\n", open_count); return 1; }
+        for (int e = 0; e < ready; e++) {
+            struct session *s = events[e].data.ptr;
+            int ended = 0, ok = 0;
+            if (events[e].events & EPOLLOUT) {
+                int error = 0;
+                socklen_t len = sizeof error;
+                getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &error, &len);
+                if (error != 0) {
+                    ended = 1;
+                } else {
+                    for (int i = 0; i < size; i++) buf[i] = pattern((int)s->id, i);
+                    if (write(s->fd, buf, size) != size) { ended = 1; }
+                    else {
+                        shutdown(s->fd, SHUT_WR);
+                        struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = s };
+                        epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+                    }
+                }
+            } else {
+                ssize_t got = read(s->fd, buf, sizeof buf);
+                if (got < 0 && errno == EAGAIN) continue;
+                if (got < 0) ended = 1;
+                else if (got == 0) {
+                    if (s->received != size) { fprintf(stderr, "connection %ld ended early: EOF after %ld of %d bytes\n", s->id, s->received, size); return 1; }
+                    ended = ok = 1;
+                } else {
+                    for (ssize_t k = 0; k < got; k++) {
+                        if (s->received + k >= size || buf[k] != pattern((int)s->id, s->received + k)) {
+                            fprintf(stderr, "data mismatch on connection %ld at byte %ld\n", s->id, s->received + k);
+                            return 1;
+                        }
+                    }
+                    s->received += got;
+                }
+            }
+            if (!ended) continue;
+            close(s->fd);
+            open_count--;
+            if (ok) {
+                if (!stopping) requests++;
+                if (kept == room) { room *= 2; micros = realloc(micros, room * sizeof *micros); }
+                micros[kept++] = (now() - s->started) * 1e6;
+            } else {
+                failed++;
+            }
+            if (!stopping) {
+                int opened;
+                while ((opened = open_session(ep, s, id++, &addr)) == -2) failed++;
+                if (opened < 0) return 1;
+                open_count++;
+            }
+        }
+    }
+    double elapsed = seconds;
+    qsort(micros, kept, sizeof *micros, compare_doubles);
+    double p50 = kept ? micros[kept / 2] : 0, p99 = kept ? micros[(size_t)(kept * 0.99)] : 0;
+    printf("requests=%ld seconds=%.2f rate=%.0f/s failed=%ld p50_us=%.0f p99_us=%.0f\n", requests, elapsed, requests / elapsed, failed, p50, p99);
     return 0;
 }

@@ -112,4 +112,61 @@ class HalfCloseTest {
             assertThat(report.bytesOut()).isEqualTo((long) chunks * chunk.length);
         }
     }
+
+    /**
+     * Past our FIN no byte can reach the peer: a write then is refused, as Netty refuses it after
+     * its own shutdownOutput(), and the connection ends in error. On epoll Grace sends that FIN
+     * itself (DirectFin), so it is Grace that must refuse.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void aWriteAfterOurFinIsRefusedAndTheConnectionEndsInError(Transport transport) throws Exception {
+        Protocols.Sink sink = Protocols.sink();
+        try (TestServer server = TestServer.start(transport, sink);
+                Peer peer = Peer.connect(server.address())) {
+            Connection connection = server.recorder.nextAccepted();
+            connection.channel().writeAndFlush(Unpooled.copiedBuffer("last words", StandardCharsets.UTF_8));
+            connection.shutdownOutput().get(10, TimeUnit.SECONDS);
+            io.netty.buffer.ByteBuf late = Unpooled.copiedBuffer("too late", StandardCharsets.UTF_8);
+            io.netty.channel.ChannelFuture refused = connection.channel().writeAndFlush(late);
+
+            assertThat(refused.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(refused.isSuccess()).as("a write after our FIN").isFalse();
+            assertThat(late.refCnt()).as("the refused buffer is released").isZero();
+            assertThat(peer.readExactly("last words".length())).asString(StandardCharsets.UTF_8).isEqualTo("last words");
+            assertThat(peer.socket().getInputStream().read()).as("EOF after our FIN").isEqualTo(-1);
+            CloseReport report = server.recorder.nextClosed();
+            assertThat(report.outcome()).isEqualTo(Outcome.ERROR);
+            assertThat(report.bytesOut()).isEqualTo("last words".length());
+        }
+    }
+
+    /** Handlers after Grace learn of its FIN as they would of Netty's: ChannelOutputShutdownEvent, once. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.grace.testing.Transports#all")
+    void theHandlersAfterGraceAreToldOfOurFinOnce(Transport transport) throws Exception {
+        Protocols.Sink sink = Protocols.sink();
+        try (TestServer server = TestServer.start(transport, sink);
+                Peer peer = Peer.connect(server.address())) {
+            Connection connection = server.recorder.nextAccepted();
+            java.util.concurrent.atomic.AtomicInteger told = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.CompletableFuture<ConnectionState> stateWhenTold = new java.util.concurrent.CompletableFuture<>();
+            connection.channel().pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+                @Override
+                public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object event) {
+                    if (event instanceof io.netty.channel.socket.ChannelOutputShutdownEvent) {
+                        told.incrementAndGet();
+                        stateWhenTold.complete(connection.state());
+                    }
+                    ctx.fireUserEventTriggered(event);
+                }
+            });
+            connection.shutdownOutput().get(10, TimeUnit.SECONDS);
+            assertThat(stateWhenTold.get(10, TimeUnit.SECONDS)).isEqualTo(ConnectionState.FIN_SENT);
+            assertThat(peer.socket().getInputStream().read()).as("EOF after our FIN").isEqualTo(-1);
+            peer.halfClose();
+            assertThat(server.recorder.nextClosed().outcome()).isEqualTo(Outcome.FIN_BOTH_WAYS);
+            assertThat(told).hasValue(1);
+        }
+    }
 }

@@ -21,6 +21,7 @@ import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NotYetConnectedException;
@@ -65,6 +66,8 @@ final class GracefulConnection extends ChannelDuplexHandler implements Connectio
     private SocketAddress localAddress;
     private SocketAddress remoteAddress;
     private boolean repairQueued;
+    /** Our FIN went by {@link DirectFin}: Netty's channel would still take writes. */
+    private boolean finSentDirectly;
 
     // Made with the connection: a JVM's first closes then link no call site (each cost about a
     // millisecond on a cold JVM, in the first drain's FINs).
@@ -334,6 +337,14 @@ final class GracefulConnection extends ChannelDuplexHandler implements Connectio
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (finSentDirectly) {
+            // Netty refuses a write after its own shutdownOutput() the same way; past our FIN
+            // the bytes can never reach the peer.
+            ChannelPromise refused = writes.track(msg, promise);
+            ReferenceCountUtil.release(msg);
+            refused.setFailure(new ClosedChannelException());
+            return;
+        }
         repairEpollRegistration();
         ctx.write(msg, writes.track(msg, promise));
     }
@@ -392,18 +403,40 @@ final class GracefulConnection extends ChannelDuplexHandler implements Connectio
 
     @Override
     public void sendFin() {
-        ((DuplexChannel) channel).shutdownOutput().addListener(outputShutDown);
+        boolean sent;
+        try {
+            sent = DirectFin.send(channel);
+        } catch (IOException | NotYetConnectedException e) {
+            finFailed(e);
+            return;
+        }
+        if (!sent) {
+            // The listener is on the promise before Netty completes it: the machine is FIN_SENT by
+            // the time Netty tells the handlers, as after a DirectFin.
+            ChannelPromise shutdown = channel.newPromise();
+            shutdown.addListener(outputShutDown);
+            ((DuplexChannel) channel).shutdownOutput(shutdown);
+            return;
+        }
+        finSentDirectly = true;
+        machine.outputShutDown();
+        // What Netty's shutdownOutput() tells the handlers after Grace.
+        ctx.fireUserEventTriggered(ChannelOutputShutdownEvent.INSTANCE);
     }
 
     private void outputShutDown(ChannelFuture f) {
         if (f.isSuccess()) {
             machine.outputShutDown();
-            return;
+        } else {
+            finFailed(f.cause());
         }
+    }
+
+    private void finFailed(Throwable cause) {
         // An RST waiting unread makes shutdown(SHUT_WR) fail with ENOTCONN on epoll (Netty:
         // NotYetConnectedException); the JDK ignores it.
-        boolean resetWaiting = f.cause() instanceof NotYetConnectedException || watch.connectionGone();
-        machine.finFailed(f.cause(), resetWaiting || Resets.isPeerReset(f.cause()));
+        boolean resetWaiting = cause instanceof NotYetConnectedException || watch.connectionGone();
+        machine.finFailed(cause, resetWaiting || Resets.isPeerReset(cause));
     }
 
     @Override

@@ -22,9 +22,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP server whose stop is a drain (see {@link #stop()}). Thread-safe; each connection lives
- * on one event loop of the server's group; the listener has an event loop of its own, so that
- * closing it during a drain never waits behind connections' work; the drain runs on a thread
- * of its own.
+ * on one event loop of the server's group, and the listener on one of them too: a loop of its
+ * own would hand every accepted connection to another thread, two context switches per
+ * connection on a busy core. The drain runs on a thread of its own.
  */
 public final class Server implements AutoCloseable {
     private static final long SENTINEL_TIMEOUT_MILLIS = 300;
@@ -32,7 +32,6 @@ public final class Server implements AutoCloseable {
     private final ServerOptions options;
     private final Protocol protocol;
     private final ServerListener listener;
-    private final EventLoopGroup listenerGroup;
     private final EventLoopGroup group;
     private final ConnectionOptions connectionOptions;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
@@ -56,12 +55,11 @@ public final class Server implements AutoCloseable {
         this.protocol = protocol;
         this.listener = listener;
         this.connectionOptions = protocol.connectionOptions(options.connection());
-        this.listenerGroup = options.transport().newEventLoopGroup(1, "grace-listener");
         this.group = options.transport().newEventLoopGroup(options.ioThreads(), "grace-" + options.transport());
         // Before the bind: a connection may be accepted the moment the listener exists.
         this.drain = new Drain(options, new DrainTarget());
         protocol.serverStarting(this);
-        ServerBootstrap bootstrap = new ServerBootstrap().group(listenerGroup, group);
+        ServerBootstrap bootstrap = new ServerBootstrap().group(group, group);
         int inherited = options.inheritedListener();
         if (inherited >= 0) {
             // Already bound and listening (systemd socket activation): Netty's channel on that fd is active at once.
@@ -87,7 +85,6 @@ public final class Server implements AutoCloseable {
             bind = bind.channel().newFailedFuture(new IOException("fd " + inherited + " is not a listening TCP socket"));
         }
         if (!bind.isSuccess()) {
-            listenerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
             String address = inherited >= 0 ? "inherited fd " + inherited : options.bindHost() + ":" + options.port();
             Throwable cause = bind.cause();
@@ -280,11 +277,9 @@ public final class Server implements AutoCloseable {
      */
     @Override
     public void close() {
-        for (EventLoopGroup loops : new EventLoopGroup[] {listenerGroup, group}) {
-            for (var loop : loops) {
-                if (loop.inEventLoop()) {
-                    throw new IllegalStateException("Server.close() would wait forever on the server's own event loop; use stop()");
-                }
+        for (var loop : group) {
+            if (loop.inEventLoop()) {
+                throw new IllegalStateException("Server.close() would wait forever on the server's own event loop; use stop()");
             }
         }
         stop().join();
@@ -349,7 +344,6 @@ public final class Server implements AutoCloseable {
 
         @Override
         public void stopped(DrainReport report) {
-            listenerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
             if (report != null) {
                 listener.drained(report);
