@@ -44,6 +44,13 @@ public final class SourcePorts {
     private final java.util.concurrent.atomic.LongAdder attempts = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder refusals = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder kernelChoices = new java.util.concurrent.atomic.LongAdder();
+    /** Per thread: the bootstrap last connected through, and its SO_REUSEADDR clone. */
+    private final io.netty.util.concurrent.FastThreadLocal<Bootstrap[]> lastReusing = new io.netty.util.concurrent.FastThreadLocal<>() {
+        @Override
+        protected Bootstrap[] initialValue() {
+            return new Bootstrap[2];
+        }
+    };
     /** Per port, System.nanoTime() until which it is skipped; allocated once a port is refused. */
     private long[] setAsideUntil;
     private int next;
@@ -81,7 +88,7 @@ public final class SourcePorts {
     }
 
     /**
-     * Connects through {@code bootstrap} (not changed) from the next free port of the range, bound
+     * Connects through {@code bootstrap} (not changed by this, and not to be changed after it) from the next free port of the range, bound
      * with SO_REUSEADDR on the wildcard address of the remote's family; the port is free again
      * once the channel closes. When every port is leased, connects from a port the kernel chooses.
      * A port the kernel refuses (another socket holds it, or its TIME_WAIT cannot be taken over)
@@ -135,6 +142,19 @@ public final class SourcePorts {
         }
     }
 
+    /**
+     * {@code bootstrap} with SO_REUSEADDR, cloned once per thread for the bootstrap last seen there
+     * rather than once per connect: a proxy's leg bootstrap serves every session of its loop.
+     */
+    private Bootstrap reusingAddresses(Bootstrap bootstrap) {
+        Bootstrap[] last = lastReusing.get();
+        if (last[0] != bootstrap) {
+            last[0] = bootstrap;
+            last[1] = bootstrap.clone().option(ChannelOption.SO_REUSEADDR, true);
+        }
+        return last[1];
+    }
+
     /** One connect from {@code port} of the range, or from a port the kernel chooses when it is 0. */
     private ChannelFuture attempt(Bootstrap bootstrap, InetSocketAddress remote, int port) {
         attempts.increment();
@@ -151,7 +171,7 @@ public final class SourcePorts {
         ChannelFuture connect;
         try {
             InetAddress wildcard = wildcard(remote.getAddress() instanceof Inet6Address ? 16 : 4);
-            connect = bootstrap.clone().option(ChannelOption.SO_REUSEADDR, true).connect(remote, new InetSocketAddress(wildcard, port));
+            connect = reusingAddresses(bootstrap).connect(remote, new InetSocketAddress(wildcard, port));
         } catch (RuntimeException | Error e) {
             releaseOnce.run();
             throw e;
