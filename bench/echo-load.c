@@ -4,6 +4,10 @@
  *   echo:  N connections, each sends SIZE bytes of a per-connection pattern, waits for all of
  *          them to come back, checks every byte, and repeats for SECONDS. Prints
  *          "requests=R seconds=S rate=R/s".
+ *   stream: N connections, each writes SIZE-byte chunks of its pattern as fast as the server
+ *          takes them, at most WINDOW bytes ahead of the echo, and reads and checks the echo at
+ *          the same time, for SECONDS. Prints "requests=W seconds=S rate=W/s bytes=B" (W: chunks
+ *          echoed whole, B: bytes echoed and checked).
  *   churn: N sessions at a time, each connects, sends SIZE bytes, half-closes, reads the echo
  *          to EOF, checks every byte, and closes; its end opens the next. Prints
  *          "requests=R seconds=S rate=R/s failed=F p50_us=A p99_us=B" (sessions that ended within
@@ -12,11 +16,12 @@
  *          those source ports in turn instead of ports the kernel chooses.
  * Exits 1 on "data mismatch on connection C at byte B" or "connection C ended early" (an EOF
  * before the whole echo: bytes lost behind a clean-looking end).
- *   cc -O2 -o echo-load bench/echo-load.c && ./echo-load 127.0.0.1 7000 50 64 10 [echo|churn [FIRST-LAST]]
+ *   cc -O2 -o echo-load bench/echo-load.c && ./echo-load 127.0.0.1 7000 50 64 10 [echo|stream|churn [FIRST-LAST]]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -54,10 +59,11 @@ static void send_request(struct conn *c, int id, int size) {
 }
 
 static int churn(struct sockaddr_in addr, int n, int size, double seconds, int first_port, int last_port);
+static int stream(struct sockaddr_in addr, int n, int size, double seconds);
 
 int main(int argc, char **argv) {
     if (argc < 6 || argc > 8) {
-        fprintf(stderr, "usage: %s HOST PORT CONNECTIONS SIZE SECONDS [echo|churn [FIRST-LAST]]\n", argv[0]);
+        fprintf(stderr, "usage: %s HOST PORT CONNECTIONS SIZE SECONDS [echo|stream|churn [FIRST-LAST]]\n", argv[0]);
         return 2;
     }
     const char *host = argv[1];
@@ -73,7 +79,8 @@ int main(int argc, char **argv) {
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) { fprintf(stderr, "bad host: %s (an IPv4 address)\n", host); return 2; }
     if (strcmp(mode, "churn") == 0) return churn(addr, n, size, seconds, first_port, last_port);
-    if (strcmp(mode, "echo") != 0) { fprintf(stderr, "bad mode: %s (echo or churn)\n", mode); return 2; }
+    if (strcmp(mode, "stream") == 0) return stream(addr, n, size, seconds);
+    if (strcmp(mode, "echo") != 0) { fprintf(stderr, "bad mode: %s (echo, stream or churn)\n", mode); return 2; }
     struct conn *conns = calloc(n, sizeof *conns);
     int ep = epoll_create1(0);
     for (int i = 0; i < n; i++) {
@@ -228,5 +235,86 @@ static int churn(struct sockaddr_in addr, int n, int size, double seconds, int f
     qsort(micros, kept, sizeof *micros, compare_doubles);
     double p50 = kept ? micros[kept / 2] : 0, p99 = kept ? micros[(size_t)(kept * 0.99)] : 0;
     printf("requests=%ld seconds=%.2f rate=%.0f/s failed=%ld p50_us=%.0f p99_us=%.0f\n", requests, elapsed, requests / elapsed, failed, p50, p99);
+    return 0;
+}
+
+enum { WINDOW = 256 * 1024, PERIOD = 65521 };
+
+/* The stream's pattern: cheap enough not to be what is measured, a prime period so that a chunk
+ * dropped, repeated or swapped shows. */
+static unsigned char period[PERIOD];
+
+static void stream_bytes(unsigned char *out, int c, long offset, int count) {
+    long at = (offset + (long)c * 7919) % PERIOD;
+    for (int k = 0; k < count; k++) {
+        out[k] = period[at];
+        if (++at == PERIOD) at = 0;
+    }
+}
+
+static long stream_mismatch(const unsigned char *got, int c, long offset, long count) {
+    long at = (offset + (long)c * 7919) % PERIOD;
+    for (long k = 0; k < count; k++) {
+        if (got[k] != period[at]) return k;
+        if (++at == PERIOD) at = 0;
+    }
+    return -1;
+}
+
+static int stream(struct sockaddr_in addr, int n, int size, double seconds) {
+    for (int k = 0; k < PERIOD; k++) period[k] = pattern(0, k);
+    struct conn *conns = calloc(n, sizeof *conns);
+    int *writing = calloc(n, sizeof *writing);
+    int ep = epoll_create1(0);
+    for (int i = 0; i < n; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) { perror("connect"); return 1; }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        conns[i].fd = fd;
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u32 = (unsigned)i };
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+        writing[i] = 1;
+    }
+    long bytes = 0;
+    double start = now(), end = start + seconds;
+    struct epoll_event events[256];
+    static unsigned char buf[65536];
+    while (now() < end) {
+        int ready = epoll_wait(ep, events, 256, 100);
+        for (int e = 0; e < ready; e++) {
+            int i = (int)events[e].data.u32;
+            struct conn *c = &conns[i];
+            if (events[e].events & EPOLLIN) {
+                ssize_t got = read(c->fd, buf, sizeof buf);
+                if (got == 0 || (got < 0 && errno != EAGAIN)) {
+                    fprintf(stderr, "connection %d ended early: %s\n", i, got == 0 ? "EOF" : strerror(errno));
+                    return 1;
+                }
+                long wrong = got > 0 ? stream_mismatch(buf, i, c->received, got) : -1;
+                if (wrong >= 0) {
+                    fprintf(stderr, "data mismatch on connection %d at byte %ld\n", i, c->received + wrong);
+                    return 1;
+                }
+                if (got > 0) { c->received += got; bytes += got; }
+            }
+            if ((events[e].events & EPOLLOUT) && c->sent - c->received < WINDOW) {
+                stream_bytes(buf, i, c->sent, size);
+                ssize_t put = write(c->fd, buf, size);
+                if (put < 0 && errno != EAGAIN) { fprintf(stderr, "connection %d: write: %s\n", i, strerror(errno)); return 1; }
+                if (put > 0) c->sent += put;
+            }
+            /* Ahead by a window: wait for the echo only, not for room to write. */
+            int wants = c->sent - c->received < WINDOW;
+            if (wants != writing[i]) {
+                writing[i] = wants;
+                struct epoll_event ev = { .events = EPOLLIN | (wants ? EPOLLOUT : 0), .data.u32 = (unsigned)i };
+                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+            }
+        }
+    }
+    double elapsed = now() - start;
+    for (int i = 0; i < n; i++) close(conns[i].fd);
+    printf("requests=%ld seconds=%.2f rate=%.0f/s bytes=%ld\n", bytes / size, elapsed, bytes / size / elapsed, bytes);
     return 0;
 }
