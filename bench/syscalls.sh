@@ -55,16 +55,16 @@ count() { # name, pid, port -> one table row of system calls per session
     }'
 }
 
-start_grace() { # name, command, extra flags...
-  local name="$1" command="$2"; shift 2
-  background "$tmp/$name.out" "$server_cpu" java -jar "$jar" "$command" --listen 127.0.0.1:0 "$@" --log error
+start_grace() { # name, flags...
+  local name="$1"; shift
+  background "$tmp/$name.out" "$server_cpu" java -jar "$jar" "$@" --log error
   local port; port="$(port_of "$tmp/$name.out" "${pids[-1]}")"
   count "$name" "${pids[-1]}" "$port"
   kill "${pids[-1]}"
 }
 
-start_grace grace-proxy proxy --to "127.0.0.1:$backend"
-start_grace grace-proxy-ports proxy --to "127.0.0.1:$backend" --upstream-source-ports 24000-25999
+start_grace grace-proxy proxy --listen 127.0.0.1:0 --to "127.0.0.1:$backend"
+start_grace grace-proxy-ports proxy --listen 127.0.0.1:0 --to "127.0.0.1:$backend" --upstream-source-ports 24000-25999
 if command -v haproxy >/dev/null; then
   port="$(free_port 21001)"
   { haproxy_defaults; cat <<CFG
@@ -79,6 +79,6 @@ CFG
   until ss -ltnH "sport = :$port" | grep -q .; do sleep 0.1; done
   count haproxy "${pids[-1]}" "$port"
 fi
-start_grace grace-server server
+start_grace grace-server server --port 0
 background "$tmp/raw.out" "$server_cpu" java -cp "$jar" "$root/bench/RawNettyEcho.java" 0
 count raw-netty-server "${pids[-1]}" "$(port_of "$tmp/raw.out" "${pids[-1]}")"
