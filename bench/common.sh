@@ -65,3 +65,14 @@ defaults
   timeout server 60s
 CFG
 }
+
+haproxy_relay() { # port, backend port, [extra words for the server line]: a TCP relay's whole configuration
+  haproxy_defaults
+  cat <<CFG
+frontend relay
+  bind 127.0.0.1:$1
+  default_backend echo
+backend echo
+  server echo 127.0.0.1:$2 ${3:-}
+CFG
+}

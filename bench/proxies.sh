@@ -45,14 +45,7 @@ start_grace grace-ports --upstream-source-ports 24000-25999
 
 if command -v haproxy >/dev/null; then
   port="$(free_port 21001)"
-  { haproxy_defaults; cat <<CFG
-frontend relay
-  bind 127.0.0.1:$port
-  default_backend echo
-backend echo
-  server echo 127.0.0.1:$backend
-CFG
-  } >"$tmp/haproxy.cfg"
+  haproxy_relay "$port" "$backend" >"$tmp/haproxy.cfg"
   background "$tmp/haproxy.log" "$server_cpu" haproxy -db -f "$tmp/haproxy.cfg"
   wait_listen "$port" "${pids[-1]}"; ports[haproxy]="$port"; pid_of[haproxy]="${pids[-1]}"
 fi

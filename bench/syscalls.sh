@@ -67,14 +67,7 @@ start_grace grace-proxy proxy --listen 127.0.0.1:0 --to "127.0.0.1:$backend"
 start_grace grace-proxy-ports proxy --listen 127.0.0.1:0 --to "127.0.0.1:$backend" --upstream-source-ports 24000-25999
 if command -v haproxy >/dev/null; then
   port="$(free_port 21001)"
-  { haproxy_defaults; cat <<CFG
-frontend relay
-  bind 127.0.0.1:$port
-  default_backend echo
-backend echo
-  server echo 127.0.0.1:$backend
-CFG
-  } >"$tmp/haproxy.cfg"
+  haproxy_relay "$port" "$backend" >"$tmp/haproxy.cfg"
   background "$tmp/haproxy.log" "$server_cpu" haproxy -db -f "$tmp/haproxy.cfg"
   until ss -ltnH "sport = :$port" | grep -q .; do sleep 0.1; done
   count haproxy "${pids[-1]}" "$port"
