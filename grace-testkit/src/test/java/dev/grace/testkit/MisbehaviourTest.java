@@ -40,7 +40,13 @@ class MisbehaviourTest {
     void closesWithInputUnreadLooksLikeAFinToAReaderAndResetsAWriter() throws Exception {
         try (PeerServer server = PeerServer.start(Misbehaviour.CLOSES_WITH_INPUT_UNREAD, "413 too large\n");
                 Peer client = Peer.connect(server.address())) {
-            client.send(LARGE_REQUEST);
+            try {
+                client.send(LARGE_REQUEST);
+            } catch (java.net.SocketException overtaken) {
+                // The peer answers and closes after its first read: its RST can meet the tail of
+                // this write still on its way ("Broken pipe"). What was sent before it is read.
+                assertThat(overtaken.getMessage()).containsAnyOf("Broken pipe", "reset");
+            }
             Misbehaviour.Session served = server.nextSession();
             Peer.ReadResult seen = client.readToEnd();
 
