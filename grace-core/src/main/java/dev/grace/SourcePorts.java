@@ -1,8 +1,12 @@
 package dev.grace;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
+import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import java.net.BindException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -11,6 +15,7 @@ import java.net.UnknownHostException;
 import java.util.BitSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A range of local ports for outgoing connections, handed out in turn.
@@ -35,17 +40,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * connect. {@link #attempts()}, {@link #refusals()} and {@link #kernelChoices()} count what happened.
  */
 public final class SourcePorts {
-    private final int low;
-    private final int high;
     /** Range ports a connect tries, after a refusal, before it lets the kernel choose. */
     public static final int MAX_REFUSED_PER_CONNECT = 8;
 
+    private final int low;
+    private final int high;
     private final BitSet leased;
-    private final java.util.concurrent.atomic.LongAdder attempts = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder refusals = new java.util.concurrent.atomic.LongAdder();
-    private final java.util.concurrent.atomic.LongAdder kernelChoices = new java.util.concurrent.atomic.LongAdder();
+    private final LongAdder attempts = new LongAdder();
+    private final LongAdder refusals = new LongAdder();
+    private final LongAdder kernelChoices = new LongAdder();
     /** Per thread: the bootstrap last connected through, and its SO_REUSEADDR clone. */
-    private final io.netty.util.concurrent.FastThreadLocal<Bootstrap[]> lastReusing = new io.netty.util.concurrent.FastThreadLocal<>() {
+    private final FastThreadLocal<Bootstrap[]> lastReusing = new FastThreadLocal<>() {
         @Override
         protected Bootstrap[] initialValue() {
             return new Bootstrap[2];
@@ -105,14 +110,14 @@ public final class SourcePorts {
      * remote can fail this connect. Each attempt is a channel of its own, initialised by
      * {@code bootstrap}'s handler; those given up are closed. Completes with the connected channel.
      */
-    public io.netty.util.concurrent.Future<io.netty.channel.Channel> connectTrying(Bootstrap bootstrap, InetSocketAddress remote) {
+    public Future<Channel> connectTrying(Bootstrap bootstrap, InetSocketAddress remote) {
         requireResolved(remote);
-        io.netty.util.concurrent.Promise<io.netty.channel.Channel> connected = bootstrap.config().group().next().newPromise();
+        Promise<Channel> connected = bootstrap.config().group().next().newPromise();
         tryNext(bootstrap, remote, connected, 0);
         return connected;
     }
 
-    private void tryNext(Bootstrap bootstrap, InetSocketAddress remote, io.netty.util.concurrent.Promise<io.netty.channel.Channel> connected,
+    private void tryNext(Bootstrap bootstrap, InetSocketAddress remote, Promise<Channel> connected,
             int refused) {
         int port = refused < MAX_REFUSED_PER_CONNECT ? lease() : 0;
         ChannelFuture attempt;

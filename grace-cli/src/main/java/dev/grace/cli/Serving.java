@@ -2,8 +2,9 @@ package dev.grace.cli;
 
 import dev.grace.CloseReport;
 import dev.grace.Connection;
-import dev.grace.http.HttpProtocol;
+import dev.grace.SourcePorts;
 import dev.grace.Transport;
+import dev.grace.http.HttpProtocol;
 import dev.grace.server.DrainReport;
 import dev.grace.server.HandoffPoint;
 import dev.grace.server.ListenerTakeover;
@@ -35,7 +36,7 @@ final class Serving {
      */
     static int serve(String command, PrintWriter out, PrintWriter err, ServerOptions options, Protocol protocol,
             Integer adminPort, boolean outcomeLines, boolean requestCounts, SocketActivation activation, Path handoff,
-            dev.grace.SourcePorts upstreamPorts) {
+            SourcePorts upstreamPorts) {
         if (handoff != null && (handoff.toString().isBlank() || handoff.getFileName() == null)) {
             err.println(command + ": Invalid value for option '--handoff': '" + handoff + "' is not a path to a socket file");
             return ExitCode.USAGE;
