@@ -10,9 +10,17 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.Locale;
 
 /**
@@ -48,40 +56,47 @@ public enum Transport {
         }
 
         @Override
-        public Channel newChannel(java.net.SocketAddress remote) {
-            return ipv4(remote) ? new EpollSocketChannel(io.netty.channel.socket.SocketProtocolFamily.INET) : new EpollSocketChannel();
+        public Channel newChannel(SocketAddress remote) {
+            return ipv4(remote) ? new EpollSocketChannel(SocketProtocolFamily.INET) : new EpollSocketChannel();
         }
     },
-    /** Netty's io_uring transport (Linux 5.14 and later); no TCP_INFO, so delivery reads as unknown, as on NIO. */
+    /**
+     * Netty's io_uring transport (Linux 5.14 and later); no TCP_INFO, so delivery reads as unknown,
+     * as on NIO. Experimental, and not offered by the command line: on Netty 4.2.17 a relay on it
+     * misses an upstream's reset in about half the runs of the suite's reset test (the session
+     * then hangs until a deadline), and its {@code shutdownOutput()} with a write in flight throws
+     * instead of sending the FIN. The close-semantics suite runs on it only when asked
+     * ({@code -Dgrace.test.io_uring=true}).
+     */
     IO_URING {
         @Override
         public boolean isAvailable() {
-            return io.netty.channel.uring.IoUring.isAvailable();
+            return IoUring.isAvailable();
         }
 
         @Override
         public Throwable unavailabilityCause() {
-            return io.netty.channel.uring.IoUring.unavailabilityCause();
+            return IoUring.unavailabilityCause();
         }
 
         @Override
         IoHandlerFactory ioHandlerFactory() {
-            return io.netty.channel.uring.IoUringIoHandler.newFactory();
+            return IoUringIoHandler.newFactory();
         }
 
         @Override
         public Class<? extends ServerChannel> serverChannelClass() {
-            return io.netty.channel.uring.IoUringServerSocketChannel.class;
+            return IoUringServerSocketChannel.class;
         }
 
         @Override
         public Class<? extends Channel> channelClass() {
-            return io.netty.channel.uring.IoUringSocketChannel.class;
+            return IoUringSocketChannel.class;
         }
 
         @Override
-        public Channel newChannel(java.net.SocketAddress remote) {
-            return new io.netty.channel.uring.IoUringSocketChannel();
+        public Channel newChannel(SocketAddress remote) {
+            return new IoUringSocketChannel();
         }
     },
     /** The JDK's selector-based transport, available everywhere. */
@@ -112,7 +127,7 @@ public enum Transport {
         }
 
         @Override
-        public Channel newChannel(java.net.SocketAddress remote) {
+        public Channel newChannel(SocketAddress remote) {
             return new NioSocketChannel();
         }
     };
@@ -133,10 +148,10 @@ public enum Transport {
      * address, which spares the IPV6_V6ONLY setsockopt Netty makes on the dual-stack socket it
      * opens by default.
      */
-    public abstract Channel newChannel(java.net.SocketAddress remote);
+    public abstract Channel newChannel(SocketAddress remote);
 
-    private static boolean ipv4(java.net.SocketAddress remote) {
-        return remote instanceof java.net.InetSocketAddress inet && inet.getAddress() instanceof java.net.Inet4Address;
+    private static boolean ipv4(SocketAddress remote) {
+        return remote instanceof InetSocketAddress inet && inet.getAddress() instanceof Inet4Address;
     }
 
     /** Epoll when it loads, NIO otherwise. */
@@ -176,7 +191,7 @@ public enum Transport {
         if (channel instanceof EpollSocketChannel || channel instanceof EpollServerSocketChannel) {
             return EPOLL;
         }
-        if (channel instanceof io.netty.channel.uring.IoUringSocketChannel || channel instanceof io.netty.channel.uring.IoUringServerSocketChannel) {
+        if (channel instanceof IoUringSocketChannel || channel instanceof IoUringServerSocketChannel) {
             return IO_URING;
         }
         return NIO;

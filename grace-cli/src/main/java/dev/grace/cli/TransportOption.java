@@ -7,7 +7,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code --transport auto|epoll|io_uring|nio}, shared by every command that opens sockets on Netty. The
+ * {@code --transport auto|epoll|nio}, shared by every command that opens sockets on Netty. The
  * name is checked while parsing; whether the transport loads here is checked only when the
  * command runs ({@link #chosen()}), so {@code --help} never loads native code.
  */
@@ -15,8 +15,8 @@ final class TransportOption {
     @Spec(Spec.Target.MIXEE)
     CommandSpec command;
 
-    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|io_uring|nio",
-            description = "Netty transport (default: ${DEFAULT-VALUE}: epoll where it loads, else nio). io_uring and nio cannot read TCP_INFO: delivery is then reported as unknown.")
+    @Option(names = "--transport", defaultValue = "auto", converter = Values.TransportName.class, paramLabel = "auto|epoll|nio",
+            description = "Netty transport (default: ${DEFAULT-VALUE}: epoll where it loads, else nio). nio cannot read TCP_INFO: delivery is then reported as unknown.")
     String name;
 
     /**

@@ -140,13 +140,13 @@ final class Values {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
     }
 
-    /** {@code auto}, {@code epoll}, {@code io_uring} or {@code nio}; availability is checked when the command runs. */
+    /** {@code auto}, {@code epoll} or {@code nio} (io_uring is not offered: see {@code Transport.IO_URING}); availability is checked when the command runs. */
     static final class TransportName implements ITypeConverter<String> {
         @Override
         public String convert(String value) {
             String name = value.toLowerCase(Locale.ROOT);
-            if (!name.equals("auto") && !name.equals("epoll") && !name.equals("io_uring") && !name.equals("nio")) {
-                throw new TypeConversionException("'" + value + "' is not a transport (auto, epoll, io_uring or nio)");
+            if (!name.equals("auto") && !name.equals("epoll") && !name.equals("nio")) {
+                throw new TypeConversionException("'" + value + "' is not a transport (auto, epoll or nio)");
             }
             return name;
         }

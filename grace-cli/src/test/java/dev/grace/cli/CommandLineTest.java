@@ -41,7 +41,7 @@ class CommandLineTest {
         "server --idle-timeout 1.5s     | server: Invalid value for option '--idle-timeout': '1.5s' is not a duration (use 250ms, 30s, 2m or 1h)",
         "server --bind 999.1.1.1        | server: Invalid value for option '--bind': '999.1.1.1' is not an address",
         "server --admin-port 65536      | server: Invalid value for option '--admin-port': '65536' is not a port (0-65535)",
-        "server --transport kqueue      | server: Invalid value for option '--transport': 'kqueue' is not a transport (auto, epoll, io_uring or nio)",
+        "server --transport kqueue      | server: Invalid value for option '--transport': 'kqueue' is not a transport (auto, epoll or nio)",
         "client nohost                  | client: Invalid value for positional parameter at index 0 (HOST:PORT): 'nohost' is not HOST:PORT or [IPv6]:PORT",
         "client 127.0.0.1:99999         | client: Invalid value for positional parameter at index 0 (HOST:PORT): '127.0.0.1:99999' is not a port (0-65535)",
         "client [::1:80                 | client: Invalid value for positional parameter at index 0 (HOST:PORT): '[::1:80' is not HOST:PORT or [IPv6]:PORT",
@@ -65,7 +65,7 @@ class CommandLineTest {
         "probe 127.0.0.1:7000 --request @/nonexistent | probe: Invalid value for option '--request': cannot read '/nonexistent': no such file",
         "probe 127.0.0.1:7000 --request @/ | probe: Invalid value for option '--request': cannot read '/': a directory",
         "probe 127.0.0.1:7000 --close-request @/nonexistent | probe: Invalid value for option '--close-request': cannot read '/nonexistent': no such file",
-        "demo --transport kqueue        | demo: Invalid value for option '--transport': 'kqueue' is not a transport (auto, epoll, io_uring or nio)",
+        "demo --transport kqueue        | demo: Invalid value for option '--transport': 'kqueue' is not a transport (auto, epoll or nio)",
         "bench echo --target 127.0.0.1:1 -s 0 | bench: Invalid value for option '--size': must be more than 0",
     })
     void badInputExitsTwoWithOneLineNamingFlagAndValue(String args, String message) {

@@ -40,7 +40,7 @@ class SharedOptionsTest {
     void everyCommandOnNettyRefusesAnUnknownTransportAlike(String command) {
         String name = command.split(" ")[0];
         assertUsageError(command + " --transport kqueue",
-                name + ": Invalid value for option '--transport': 'kqueue' is not a transport (auto, epoll, io_uring or nio)");
+                name + ": Invalid value for option '--transport': 'kqueue' is not a transport (auto, epoll or nio)");
     }
 
     @ParameterizedTest
@@ -100,7 +100,7 @@ class SharedOptionsTest {
         assertRefused(new Values.HostPort(), "127.0.0.1:-1", "'127.0.0.1:-1' is not a port (0-65535)");
         assertRefused(new Values.Size(), "3g", "'3g' is not a size (bytes, or with k, m or g: 64k)");
         assertRefused(new Values.Size(), "64kb", "'64kb' is not a size (bytes, or with k, m or g: 64k)");
-        assertRefused(new Values.TransportName(), "", "'' is not a transport (auto, epoll, io_uring or nio)");
+        assertRefused(new Values.TransportName(), "", "'' is not a transport (auto, epoll or nio)");
         assertRefused(new LogLevel.Name(), "verbose", "expected one of [ERROR, WARN, INFO, DEBUG] (case-insensitive) but was 'verbose'");
         assertRefused(new ProbeCommand.Bytes(), "", "'' is empty");
         assertRefused(new ProbeCommand.Bytes(), "GET\\x", "'GET\\x' has an unknown escape \\x (use \\r \\n \\t \\\\)");

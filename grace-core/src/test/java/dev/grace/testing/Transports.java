@@ -7,7 +7,10 @@ import java.util.stream.Stream;
 
 /**
  * The transports every socket scenario runs on. On Linux x86_64 epoll must load: a build
- * that silently ran only NIO there would hide half of what Grace claims.
+ * that silently ran only NIO there would hide half of what Grace claims. io_uring runs only with
+ * {@code -Dgrace.test.io_uring=true}: on Netty 4.2.17 it misses an upstream's reset in the relay
+ * in about half the runs of {@code RelayTest.backendResetReachesTheClientWithinASecond}, so it
+ * is not a transport Grace offers (see {@link Transport#IO_URING}).
  */
 public final class Transports {
     private Transports() {}
@@ -18,6 +21,9 @@ public final class Transports {
         if (epollExpected && !Transport.EPOLL.isAvailable()) {
             throw new IllegalStateException("epoll should load on Linux x86_64", Transport.EPOLL.unavailabilityCause());
         }
-        return Arrays.stream(Transport.values()).filter(Transport::isAvailable);
+        boolean ioUring = Boolean.getBoolean("grace.test.io_uring");
+        return Arrays.stream(Transport.values())
+                .filter(transport -> transport != Transport.IO_URING || ioUring)
+                .filter(Transport::isAvailable);
     }
 }
