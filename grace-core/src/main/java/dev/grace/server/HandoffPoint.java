@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -16,6 +17,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.channel.unix.FileDescriptor;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.AccessDeniedException;
@@ -65,6 +67,8 @@ public final class HandoffPoint implements AutoCloseable {
     private final Channel unixListener;
     private final Object fileKey;
     private final CompletableFuture<Long> handedOver = new CompletableFuture<>();
+    /** Set before the server is told to hand over, so that its stop does not close this point. */
+    private volatile boolean handingOver;
     /** The newcomer whose turn it is; on the handoff loop only. */
     private Channel turn;
 
@@ -132,8 +136,19 @@ public final class HandoffPoint implements AutoCloseable {
             throw new IOException("cannot serve handoffs at " + path + ": " + reason(e), e);
         }
         point[0] = new HandoffPoint(path, kind, server, listeners, group, bind.channel(), fileKey);
-        server.stopStarted().thenRun(point[0]::close);
-        server.terminationFuture().whenComplete((report, failure) -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS));
+        HandoffPoint opened = point[0];
+        // A stop closes the point at once; a handoff keeps it answering "moved" until the
+        // newcomer's socket is at the path (see closeOnceReplaced), or until this server is done.
+        server.stopStarted().thenRun(() -> {
+            if (!opened.handingOver) {
+                opened.close();
+            }
+        });
+        opened.handedOver.thenRun(opened::closeOnceReplaced);
+        server.terminationFuture().whenComplete((report, failure) -> {
+            opened.close();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        });
         return point[0];
     }
 
@@ -164,6 +179,34 @@ public final class HandoffPoint implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    /**
+     * After a handoff: the newcomer renames its own socket onto the path once it serves on the
+     * listeners. Until then a second newcomer that finds our socket closed would take the path for
+     * stale and bind a port of its own, so this point stays open, answering "moved", and closes
+     * once the path names another socket (checked every 10 ms) or the server is done.
+     */
+    private void closeOnceReplaced() {
+        EventLoop loop = unixListener.eventLoop();
+        ScheduledFuture<?>[] watch = new ScheduledFuture<?>[1];
+        watch[0] = loop.scheduleAtFixedRate(() -> {
+            if (!unixListener.isOpen() || fileKey == null || !fileKey.equals(currentFileKey(path))) {
+                watch[0].cancel(false);
+                // Off the loop: close() waits for the listener's close on this loop.
+                Thread closer = new Thread(this::close, "grace-handoff-close");
+                closer.setDaemon(true);
+                closer.start();
+            }
+        }, 10, 10, TimeUnit.MILLISECONDS);
+    }
+
+    private static Object currentFileKey(Path path) {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /**
@@ -286,10 +329,13 @@ public final class HandoffPoint implements AutoCloseable {
         /** Off the loop: closing the listeners waits for their own loops. */
         private void handOver(Channel conversation) {
             Thread thread = new Thread(() -> {
+                handingOver = true;
                 if (server.handOver()) {
                     listeners.values().forEach(channel -> channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS));
                     log.debug("handoff at {}: listeners handed to pid {}; draining", path, newcomerPid);
                     handedOver.complete(newcomerPid);
+                } else {
+                    handingOver = false;
                 }
                 // Closing the conversation is the newcomer's "released": our copies are gone.
                 conversation.close();
